@@ -1,0 +1,17 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AuthModule } from '@wafleet/auth';
+import { AppConfig, ConfigModule } from '@wafleet/config';
+import { LoggingModule, MetricsModule } from '@wafleet/core';
+import { DatabaseModule } from '@wafleet/database';
+import { HealthModule } from '@wafleet/health';
+
+/** The composition root: which modules make up the server. */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [ConfigModule.forRoot(config), LoggingModule, MetricsModule, DatabaseModule, AuthModule, HealthModule],
+    };
+  }
+}

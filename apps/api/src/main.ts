@@ -1,0 +1,78 @@
+import 'reflect-metadata';
+import { Logger as NestLogger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppConfig, ConfigError, loadConfig } from '@wafleet/config';
+import { AllErrorsFilter, createValidationPipe, echoRequestId, requestIdOf } from '@wafleet/core';
+import { DataDirInUseError } from '@wafleet/database';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { serveOpenApi } from './openapi';
+
+const VERSION = process.env.npm_package_version ?? '0.1.0';
+const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+
+/** Prints one sentence and exits: what an operator sees when the process cannot start. */
+function refuseToStart(message: string): never {
+  process.stderr.write(`wafleet: ${message}\n`);
+  process.exit(1);
+}
+
+/** Whatever happens during shutdown, the process is gone within SHUTDOWN_TIMEOUT_MS of the signal. */
+function boundShutdown(config: AppConfig): void {
+  for (const signal of STOP_SIGNALS) {
+    process.once(signal, () => {
+      setTimeout(() => {
+        process.stderr.write(`wafleet: shutdown took longer than SHUTDOWN_TIMEOUT_MS=${config.shutdown.timeoutMs}; exiting.\n`);
+        process.exit(1);
+      }, config.shutdown.timeoutMs).unref();
+    });
+  }
+}
+
+async function bootstrap(config: AppConfig): Promise<void> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.http.bodyLimitBytes,
+    genReqId: requestIdOf,
+    trustProxy: true,
+    forceCloseConnections: 'idle',
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    // Boot logs wait for the JSON logger; a failed boot prints only the one sentence of refuseToStart.
+    bufferLogs: true,
+    autoFlushLogs: false,
+    abortOnError: false,
+  });
+  app.useLogger(app.get(Logger));
+  app.flushLogs();
+  app.useGlobalFilters(new AllErrorsFilter());
+  app.useGlobalPipes(createValidationPipe());
+  const fastify = app.getHttpAdapter().getInstance();
+  // The API speaks JSON only: a text body is a 415, not a string handed to validation.
+  fastify.removeContentTypeParser(['text/plain']);
+  echoRequestId(fastify);
+  if (config.docsEnabled) serveOpenApi(app, VERSION);
+  app.enableShutdownHooks([...STOP_SIGNALS]);
+  boundShutdown(config);
+  await app.listen({ port: config.http.port, host: config.http.host });
+  new NestLogger('Main').log(
+    { port: config.http.port, database: config.database.kind, sync: config.sync.backend, version: VERSION },
+    `wafleet listening on http://${config.http.host}:${config.http.port}`,
+  );
+}
+
+function main(): void {
+  let config: AppConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) refuseToStart(error.message);
+    throw error;
+  }
+  bootstrap(config).catch((error: Error) => {
+    if (error instanceof DataDirInUseError) refuseToStart(error.message);
+    refuseToStart(`could not start: ${error.message}`);
+  });
+}
+
+main();

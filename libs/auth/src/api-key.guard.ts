@@ -1,0 +1,41 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AdminKey } from './admin-key';
+import { ApiKeysService } from './api-keys.service';
+import { AdminOnlyError, ApiKeyInvalidError, ApiKeyMissingError } from './auth.errors';
+import { ADMIN_ONLY, Principal, PUBLIC_ROUTE } from './principal';
+
+interface AuthenticatedRequest {
+  headers: Record<string, string | string[] | undefined>;
+  principal?: Principal;
+}
+
+/** Every route needs `X-API-Key` unless marked @Public(); @AdminOnly() routes refuse tenant keys. */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly adminKey: AdminKey,
+    private readonly apiKeys: ApiKeysService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    request.principal = await this.identify(request.headers['x-api-key']);
+    if (request.principal.kind !== 'admin' && this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY, targets)) {
+      throw new AdminOnlyError();
+    }
+    return true;
+  }
+
+  private async identify(header: string | string[] | undefined): Promise<Principal> {
+    const presented = Array.isArray(header) ? header[0] : header;
+    if (!presented) throw new ApiKeyMissingError();
+    if (this.adminKey.matches(presented)) return { kind: 'admin' };
+    const key = await this.apiKeys.authenticate(presented);
+    if (!key) throw new ApiKeyInvalidError();
+    return { kind: 'tenant', tenantId: key.tenantId, keyId: key.keyId };
+  }
+}

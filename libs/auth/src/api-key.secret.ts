@@ -1,0 +1,23 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+const TENANT_KEY_MARK = 'wfk_';
+const ADMIN_KEY_MARK = 'wfa_';
+export const KEY_PREFIX_LENGTH = 12;
+
+/** A new tenant key: 256 random bits behind a recognisable mark. */
+export const newTenantKey = (): string => TENANT_KEY_MARK + randomBytes(32).toString('base64url');
+
+/** A new admin key, for the embedded default's first boot. */
+export const newAdminKey = (): string => ADMIN_KEY_MARK + randomBytes(32).toString('base64url');
+
+/** The part of a key stored and shown in lists. */
+export const prefixOf = (key: string): string => key.slice(0, KEY_PREFIX_LENGTH);
+
+/** Keys are 256-bit random, so one SHA-256 is enough to store them safely (no password stretching needed). */
+export const hashKey = (key: string): Buffer => createHash('sha256').update(key, 'utf8').digest();
+
+/** Compares a presented key with a stored hash in constant time. */
+export const keyMatches = (presented: string, storedHash: Buffer): boolean => {
+  const presentedHash = hashKey(presented);
+  return storedHash.length === presentedHash.length && timingSafeEqual(presentedHash, storedHash);
+};

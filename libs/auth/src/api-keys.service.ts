@@ -1,0 +1,111 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { AppConfig } from '@wafleet/config';
+import { decodeCursor, isUuid, Page, toPage } from '@wafleet/core';
+import { randomUUID } from 'node:crypto';
+import { IsNull, Repository } from 'typeorm';
+import { ApiKey } from './api-key.entity';
+import { hashKey, keyMatches, newTenantKey, prefixOf } from './api-key.secret';
+import { ApiKeyNotFoundError } from './auth.errors';
+
+
+export interface ApiKeyView {
+  id: string;
+  tenantId: string;
+  name: string;
+  prefix: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+interface CachedKey {
+  keyId: string;
+  tenantId: string;
+  expiresAt: number;
+}
+
+const CACHE_LIMIT = 10_000;
+
+const view = (key: ApiKey): ApiKeyView => ({
+  id: key.id,
+  tenantId: key.tenantId,
+  name: key.name,
+  prefix: key.prefix,
+  createdAt: key.createdAt,
+  lastUsedAt: key.lastUsedAt,
+  revokedAt: key.revokedAt,
+});
+
+/**
+ * Tenant API keys: issue, list, revoke, and check a presented key. A checked key is trusted for
+ * `API_KEY_CACHE_TTL_MS`; revoking drops it from this replica's cache at once.
+ */
+@Injectable()
+export class ApiKeysService {
+  private readonly cache = new Map<string, CachedKey>();
+
+  constructor(
+    @InjectRepository(ApiKey) private readonly keys: Repository<ApiKey>,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** Issues a key; the returned `key` is the only time it is ever shown. */
+  async issue(tenantId: string, name: string): Promise<ApiKeyView & { key: string }> {
+    const key = newTenantKey();
+    const row = await this.keys.save(
+      this.keys.create({ id: randomUUID(), tenantId, name, prefix: prefixOf(key), hash: hashKey(key), lastUsedAt: null, revokedAt: null }),
+    );
+    return { ...view(row), key };
+  }
+
+  async list(tenantId: string, limit: number, cursor?: string): Promise<Page<ApiKeyView>> {
+    const query = this.keys
+      .createQueryBuilder('k')
+      .where('k.tenant_id = :tenantId', { tenantId })
+      .orderBy('k.created_at', 'ASC')
+      .addOrderBy('k.id', 'ASC')
+      .take(limit + 1);
+    if (cursor) {
+      const after = decodeCursor(cursor);
+      query.andWhere('(k.created_at, k.id) > (:createdAt, :id)', after);
+    }
+    return toPage(await query.getMany(), limit, view);
+  }
+
+  /** Revokes a key of the tenant; revoking twice is harmless. */
+  async revoke(tenantId: string, keyId: string): Promise<void> {
+    const key = isUuid(keyId) ? await this.keys.findOneBy({ id: keyId, tenantId }) : null;
+    if (!key) throw new ApiKeyNotFoundError(keyId);
+    await this.keys.update({ id: keyId, revokedAt: IsNull() }, { revokedAt: () => 'now()' });
+    this.forget((cached) => cached.keyId === keyId);
+  }
+
+  /** Drops every cached key of a tenant (the tenant is being deleted). */
+  forgetTenant(tenantId: string): void {
+    this.forget((cached) => cached.tenantId === tenantId);
+  }
+
+  /** The key's id and tenant when it is live, else undefined. */
+  async authenticate(presented: string): Promise<{ keyId: string; tenantId: string } | undefined> {
+    const cacheKey = hashKey(presented).toString('base64');
+    const cached = this.cache.get(cacheKey);
+    if (cached && cached.expiresAt > Date.now()) return cached;
+
+    const candidates = await this.keys.findBy({ prefix: prefixOf(presented), revokedAt: IsNull() });
+    const match = candidates.find((candidate) => keyMatches(presented, candidate.hash));
+    if (!match) {
+      this.cache.delete(cacheKey);
+      return undefined;
+    }
+    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+    const entry = { keyId: match.id, tenantId: match.tenantId, expiresAt: Date.now() + this.config.auth.apiKeyCacheTtlMs };
+    if (this.config.auth.apiKeyCacheTtlMs > 0) this.cache.set(cacheKey, entry);
+    await this.keys.update({ id: match.id }, { lastUsedAt: () => 'now()' });
+    return entry;
+  }
+
+  private forget(predicate: (cached: CachedKey) => boolean): void {
+    for (const [cacheKey, cached] of this.cache) if (predicate(cached)) this.cache.delete(cacheKey);
+  }
+}

@@ -1,0 +1,68 @@
+import { isAbsolute, resolve } from 'node:path';
+import { AppConfig, LogLevel } from './app-config';
+import { generatedInstanceId, VARIABLES, VariableSpec } from './config.variables';
+
+/** A configuration the process must not start with; its message is one sentence for the operator. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+function show(spec: VariableSpec, raw: string): string {
+  return spec.secret ? `${spec.name} (${raw.length} characters, not shown)` : `${spec.name}=${JSON.stringify(raw)}`;
+}
+
+function readAll(env: Env): Map<string, unknown> {
+  const values = new Map<string, unknown>();
+  for (const spec of VARIABLES) {
+    const given = env[spec.name]?.trim();
+    const raw = given ? given : spec.default;
+    if (raw === undefined) continue;
+    const value = spec.parse(raw);
+    if (value === undefined) {
+      throw new ConfigError(`${show(spec, raw)} is not accepted: ${spec.name} takes ${spec.accepts}.`);
+    }
+    values.set(spec.name, value);
+  }
+  return values;
+}
+
+/**
+ * Reads and validates every setting. Throws a ConfigError whose message names the variable, the value it
+ * got and what it accepts; the caller prints it and exits.
+ */
+export function loadConfig(env: Env, cwd = process.cwd()): AppConfig {
+  const v = readAll(env);
+  const get = <T>(name: string) => v.get(name) as T;
+  const databaseUrl = get<string | undefined>('DATABASE_URL');
+  const adminApiKey = get<string | undefined>('ADMIN_API_KEY');
+  const backend = get<'memory' | 'redis'>('SYNC_BACKEND');
+
+  if (backend === 'redis' && !databaseUrl) {
+    throw new ConfigError(
+      'SYNC_BACKEND="redis" needs DATABASE_URL set to a postgres:// URL, because the embedded database in DATA_DIR serves one process only; set DATABASE_URL or use SYNC_BACKEND=memory.',
+    );
+  }
+  if (databaseUrl && !adminApiKey) {
+    throw new ConfigError(
+      'ADMIN_API_KEY is unset but DATABASE_URL is set: with PostgreSQL every replica needs the same admin key, so set ADMIN_API_KEY to at least 32 characters (for example the output of `openssl rand -hex 32`).',
+    );
+  }
+
+  const dataDirRaw = get<string>('DATA_DIR');
+  const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(cwd, dataDirRaw);
+  return new AppConfig({
+    instanceId: get<string | undefined>('INSTANCE_ID') ?? generatedInstanceId(),
+    http: { host: get('HOST'), port: get('PORT'), bodyLimitBytes: get('HTTP_BODY_LIMIT_BYTES') },
+    logLevel: get<LogLevel>('LOG_LEVEL'),
+    database: databaseUrl
+      ? { kind: 'postgres', url: databaseUrl, poolSize: get('DATABASE_POOL_SIZE'), dataDir }
+      : { kind: 'embedded', dataDir },
+    auth: { adminApiKey, apiKeyCacheTtlMs: get('API_KEY_CACHE_TTL_MS') },
+    metrics: { apiKey: get('METRICS_API_KEY') },
+    sync: { backend, redisUrl: get('REDIS_URL') },
+    shutdown: { drainMs: get('SHUTDOWN_DRAIN_MS'), timeoutMs: get('SHUTDOWN_TIMEOUT_MS') },
+    docsEnabled: get('DOCS_ENABLED'),
+  });
+}

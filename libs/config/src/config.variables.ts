@@ -1,0 +1,105 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+
+/** One environment variable: how it is read, what it accepts, and how it is documented. */
+export interface VariableSpec {
+  name: string;
+  /** The value used when the variable is unset or empty; undefined means "no default". */
+  default?: string;
+  /** Shown in docs and in `.env.example` instead of a computed default. */
+  defaultLabel?: string;
+  /** What the variable is for, one sentence. */
+  description: string;
+  /** What it accepts, phrased to complete "it accepts …". */
+  accepts: string;
+  /** Secrets are never echoed back in an error. */
+  secret?: boolean;
+  /** Returns the parsed value, or undefined when the raw value is not accepted. */
+  parse(raw: string): unknown;
+}
+
+const wholeNumber = (min: number, max: number) => (raw: string) => {
+  if (!/^\d+$/.test(raw)) return undefined;
+  const n = Number(raw);
+  return n >= min && n <= max ? n : undefined;
+};
+const oneOf = (...values: string[]) => (raw: string) => (values.includes(raw) ? raw : undefined);
+const text = (pattern: RegExp) => (raw: string) => (pattern.test(raw) ? raw : undefined);
+const urlWithScheme = (...schemes: string[]) => (raw: string) => {
+  try {
+    return schemes.includes(new URL(raw).protocol.replace(/:$/, '')) ? raw : undefined;
+  } catch {
+    return undefined;
+  }
+};
+const boolean = (raw: string) => ({ true: true, false: false })[raw as 'true' | 'false'];
+
+
+/** Every setting wafleet reads. Order is the order of `.env.example` and the docs table. */
+export const VARIABLES: readonly VariableSpec[] = [
+  { name: 'PORT', default: '3000', description: 'HTTP port the API listens on.', accepts: 'a whole number from 1 to 65535', parse: wholeNumber(1, 65535) },
+  { name: 'HOST', default: '0.0.0.0', description: 'Address the API binds to.', accepts: 'an IP address or host name', parse: text(/^[A-Za-z0-9.:_-]{1,255}$/) },
+  {
+    name: 'INSTANCE_ID',
+    defaultLabel: '<hostname>-<6 random hex digits>',
+    description: 'Name of this replica in logs, metrics and the cluster view; unique per running process.',
+    accepts: '1 to 64 letters, digits, dots, dashes or underscores',
+    parse: text(/^[A-Za-z0-9._-]{1,64}$/),
+  },
+  { name: 'LOG_LEVEL', default: 'info', description: 'Lowest level written to the JSON log on stdout.', accepts: 'one of fatal, error, warn, info, debug, trace, silent', parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent') },
+  { name: 'DATA_DIR', default: './data', description: 'Folder for the embedded database and the generated admin key; one process at a time.', accepts: 'a folder path', parse: text(/^.{1,4000}$/) },
+  {
+    name: 'DATABASE_URL',
+    defaultLabel: '(unset: embedded database in DATA_DIR)',
+    description: 'PostgreSQL to use instead of the embedded database; required for more than one replica.',
+    accepts: 'a postgres:// or postgresql:// URL',
+    secret: true,
+    parse: urlWithScheme('postgres', 'postgresql'),
+  },
+  { name: 'DATABASE_POOL_SIZE', default: '10', description: 'Connections per replica to PostgreSQL (the embedded database always uses one).', accepts: 'a whole number from 1 to 200', parse: wholeNumber(1, 200) },
+  {
+    name: 'ADMIN_API_KEY',
+    defaultLabel: '(embedded: generated on first boot into DATA_DIR/admin-api-key; PostgreSQL: required)',
+    description: 'The admin key: manages tenants and their API keys.',
+    accepts: 'at least 32 characters without spaces',
+    secret: true,
+    parse: text(/^\S{32,512}$/),
+  },
+  {
+    name: 'API_KEY_CACHE_TTL_MS',
+    default: '5000',
+    description: 'How long a replica trusts a tenant key it has checked; a revoked key stops working within this bound on other replicas (at once on the one that revoked it).',
+    accepts: 'a whole number of milliseconds from 0 to 300000',
+    parse: wholeNumber(0, 300_000),
+  },
+  {
+    name: 'METRICS_API_KEY',
+    defaultLabel: '(unset: only the admin key reads /metrics)',
+    description: 'Bearer token that may read /metrics (the admin key may too).',
+    accepts: 'at least 16 characters without spaces',
+    secret: true,
+    parse: text(/^\S{16,512}$/),
+  },
+  { name: 'SYNC_BACKEND', default: 'memory', description: 'How replicas coordinate: memory for one process, redis for several.', accepts: 'memory or redis', parse: oneOf('memory', 'redis') },
+  { name: 'REDIS_URL', default: 'redis://127.0.0.1:6379', description: 'Redis used when SYNC_BACKEND=redis (password and db in the URL).', accepts: 'a redis:// or rediss:// URL', secret: true, parse: urlWithScheme('redis', 'rediss') },
+  { name: 'HTTP_BODY_LIMIT_BYTES', default: '1048576', description: 'Largest JSON request body accepted; larger ones get 413.', accepts: 'a whole number of bytes from 1024 to 104857600', parse: wholeNumber(1024, 104_857_600) },
+  {
+    name: 'SHUTDOWN_DRAIN_MS',
+    default: '2000',
+    description: 'After SIGTERM, how long /health/ready answers 503 while requests are still served, so a load balancer stops sending new ones (SIGINT skips it).',
+    accepts: 'a whole number of milliseconds from 0 to 600000',
+    parse: wholeNumber(0, 600_000),
+  },
+  {
+    name: 'SHUTDOWN_TIMEOUT_MS',
+    default: '30000',
+    description: 'Upper bound from a stop signal to exit; past it the process exits with code 1 even if work is stuck.',
+    accepts: 'a whole number of milliseconds from 1000 to 600000',
+    parse: wholeNumber(1000, 600_000),
+  },
+  { name: 'DOCS_ENABLED', default: 'true', description: 'Serve Swagger UI at /docs and the OpenAPI document at /docs/openapi.json.', accepts: 'true or false', parse: boolean },
+];
+
+export const generatedInstanceId = (): string =>
+  `${hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 50)}-${randomBytes(3).toString('hex')}`;
+

@@ -1,0 +1,20 @@
+export {
+  ConflictError,
+  DomainError,
+  ForbiddenError,
+  NotFoundError,
+  ServiceUnavailableError,
+  UnauthorizedError,
+  ValidationFailedError,
+} from './errors/domain-error';
+export type { FieldProblem } from './errors/domain-error';
+export type { ErrorBody } from './errors/error-body';
+export { AllErrorsFilter } from './errors/all-errors.filter';
+export { createValidationPipe } from './http/validation';
+export { decodeCursor, encodeCursor, ListQueryDto, toPage } from './http/pagination';
+export type { CursorPosition, Page } from './http/pagination';
+export { echoRequestId, requestIdOf } from './http/request-id';
+export { LoggingModule } from './logging/logging.module';
+export { loggerOptions, REDACTED_PATHS } from './logging/logger-options';
+export { MetricsModule } from './metrics/metrics.module';
+export { isUuid } from './http/uuid';

@@ -1,0 +1,69 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { lockDataDir } from './data-dir-lock';
+
+/** Longest Unix socket path Linux accepts, less room for the terminating byte. */
+const MAX_SOCKET_PATH = 100;
+const SOCKET_FILE = '.s.PGSQL.5432';
+
+/**
+ * The embedded PostgreSQL: PGlite in `DATA_DIR/pgdata`, on a worker thread, reachable by the ordinary
+ * `pg` driver on a Unix socket that only this user can open. Holds the DATA_DIR lock while open.
+ */
+export class EmbeddedPostgres {
+  private constructor(
+    private readonly worker: Worker,
+    /** Folder holding the socket; `pg` connects with `host` = this folder and port 5432. */
+    readonly socketDir: string,
+    private readonly releaseLock: () => void,
+    private readonly ownSocketDir: boolean,
+  ) {}
+
+  static async open(dataDir: string): Promise<EmbeddedPostgres> {
+    const releaseLock = lockDataDir(dataDir);
+    const inDataDir = join(dataDir, SOCKET_FILE).length <= MAX_SOCKET_PATH;
+    const socketDir = inDataDir ? dataDir : mkdtempSync(join(tmpdir(), 'wafleet-db-'));
+    rmSync(join(socketDir, SOCKET_FILE), { force: true });
+    const worker = new Worker(join(__dirname, 'pglite.worker.js'), {
+      workerData: { pgdata: join(dataDir, 'pgdata'), socketPath: join(socketDir, SOCKET_FILE) },
+    });
+    try {
+      await untilReady(worker, dataDir);
+    } catch (error) {
+      await worker.terminate();
+      releaseLock();
+      throw error;
+    }
+    return new EmbeddedPostgres(worker, socketDir, releaseLock, !inDataDir);
+  }
+
+  /** Closes PGlite cleanly (its files are flushed), stops the thread and releases DATA_DIR. */
+  async close(): Promise<void> {
+    const stopped = new Promise<void>((resolve) => {
+      this.worker.once('message', () => resolve());
+      this.worker.once('exit', () => resolve());
+    });
+    this.worker.postMessage({ type: 'stop' });
+    await stopped;
+    await this.worker.terminate();
+    if (this.ownSocketDir) rmSync(this.socketDir, { recursive: true, force: true });
+    this.releaseLock();
+  }
+}
+
+/** Resolves on the worker's `ready`, rejects on `failed` or an early exit; removes only its own listeners. */
+function untilReady(worker: Worker, dataDir: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const settle = (error?: Error) => {
+      worker.off('message', onMessage).off('error', settle).off('exit', onExit);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onMessage = (message: { type: string; message?: string }) =>
+      settle(message.type === 'ready' ? undefined : new Error(`the embedded database in ${dataDir} did not open: ${message.message}`));
+    const onExit = (code: number) => settle(new Error(`the embedded database thread exited with code ${code}`));
+    worker.on('message', onMessage).on('error', settle).on('exit', onExit);
+  });
+}

@@ -1,0 +1,5 @@
+export { DatabaseModule } from './database.module';
+export { DatabaseEndpoint } from './database-endpoint';
+export { migrate } from './migrate';
+export { MIGRATIONS } from './migrations';
+export { DataDirInUseError, lockDataDir } from './embedded/data-dir-lock';

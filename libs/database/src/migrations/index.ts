@@ -1,0 +1,4 @@
+import { TenantsAndApiKeys1763848800000 } from './1763848800000-tenants-and-api-keys';
+
+/** Every migration, oldest first. The same list runs on PGlite and PostgreSQL. */
+export const MIGRATIONS = [TenantsAndApiKeys1763848800000];

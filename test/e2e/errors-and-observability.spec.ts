@@ -1,0 +1,91 @@
+import { call } from '../support/http';
+import { ADMIN_KEY, bootFor, DATABASE_KINDS, METRICS_KEY } from '../support/topology';
+
+describe.each(DATABASE_KINDS)('errors, logs, metrics and docs on the %s database', (kind) => {
+  const booted = bootFor(kind);
+  const url = (path: string) => `${booted.server.url}${path}`;
+
+  it('answers 400 naming each bad field, unknown fields included', async () => {
+    const answer = await call(url('/tenants'), { method: 'POST', key: ADMIN_KEY, body: { name: '', color: 'red' } });
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.code).toBe('validation_failed');
+    const fields = answer.body.error.details.map((detail: { field: string }) => detail.field).sort();
+    expect(fields).toEqual(['color', 'name']);
+    const query = await call(url('/tenants?limit=500'), { key: ADMIN_KEY });
+    expect(query).toMatchObject({ status: 400, body: { error: { details: [{ field: 'limit' }] } } });
+  });
+
+  it('keeps every client mistake a JSON 4xx', async () => {
+    const cases: Array<[string, RequestInit, number, string]> = [
+      ['/tenants', { method: 'POST', body: '{"name":', headers: { 'content-type': 'application/json' } }, 400, 'bad_request'],
+      ['/tenants', { method: 'POST', body: 'name=x', headers: { 'content-type': 'text/plain' } }, 415, 'unsupported_media_type'],
+      ['/tenants', { method: 'POST', body: JSON.stringify({ name: 'x'.repeat(2_000_000) }), headers: { 'content-type': 'application/json' } }, 413, 'payload_too_large'],
+      ['/no-such-route', {}, 404, 'route_not_found'],
+      ['/tenants/not-a-uuid', {}, 404, 'tenant_not_found'],
+      ['/tenants?cursor=bogus', {}, 400, 'validation_failed'],
+    ];
+    for (const [path, init, status, code] of cases) {
+      const response = await fetch(url(path), { ...init, headers: { 'x-api-key': ADMIN_KEY, ...(init.headers as object) } });
+      const body = await response.json();
+      expect({ path, status: response.status, code: body.error?.code }).toEqual({ path, status, code });
+      expect(typeof body.error.message).toBe('string');
+    }
+  });
+
+  it('echoes X-Request-Id, logs it with the instance id, and never logs a key', async () => {
+    const answer = await call(url('/tenants'), { key: ADMIN_KEY, headers: { 'x-request-id': `trace-${kind}-42` } });
+    expect(answer.headers.get('x-request-id')).toBe(`trace-${kind}-42`);
+    expect((await call(url('/nowhere'))).headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    await new Promise((done) => setTimeout(done, 200));
+    const line = booted.server.logLines().find((entry) => (entry.req as { id?: string })?.id === `trace-${kind}-42`);
+    expect(line).toMatchObject({ instanceId: expect.any(String), res: { statusCode: 200 } });
+    expect(booted.server.stdout()).not.toContain(ADMIN_KEY);
+    expect(booted.server.stdout()).not.toContain(METRICS_KEY);
+  });
+
+  it('serves /metrics only with its key or the admin key', async () => {
+    expect((await call(url('/metrics'))).status).toBe(401);
+    expect((await call(url('/metrics'), { headers: { authorization: 'Bearer wrong-wrong-wrong-wrong' } })).status).toBe(401);
+    const scraped = await call(url('/metrics'), { headers: { authorization: `Bearer ${METRICS_KEY}` } });
+    expect(scraped.status).toBe(200);
+    expect(scraped.headers.get('content-type')).toContain('text/plain');
+    expect(scraped.body).toMatch(/^http_requests_total\{method="GET",route="\/tenants",status="200",instance="[^"]+"\} \d+$/m);
+    expect(scraped.body).toContain('http_request_duration_seconds_bucket');
+    expect(scraped.body).toContain('process_resident_memory_bytes');
+    expect((await call(url('/metrics'), { key: ADMIN_KEY })).status).toBe(200);
+  });
+
+  it('serves Swagger UI and an OpenAPI document that describes every route', async () => {
+    expect((await fetch(url('/docs'))).status).toBe(200);
+    const document = (await call(url('/docs/openapi.json'))).body;
+    expect(document.components.securitySchemes['api-key']).toMatchObject({ type: 'apiKey', in: 'header', name: 'X-API-Key' });
+    expect(Object.keys(document.paths).sort()).toEqual(
+      ['/health', '/health/ready', '/metrics', '/tenants', '/tenants/{tenantId}', '/tenants/{tenantId}/api-keys', '/tenants/{tenantId}/api-keys/{keyId}'].sort(),
+    );
+    for (const [path, operations] of Object.entries<Record<string, { summary?: string }>>(document.paths)) {
+      for (const [method, operation] of Object.entries(operations)) expect({ path, method, summary: !!operation.summary }).toEqual({ path, method, summary: true });
+    }
+    expect(document.components.schemas.CreatedApiKeyResponse.properties.key).toBeDefined();
+  });
+});
+
+describe('an unexpected failure', () => {
+  const booted = bootFor('postgres');
+
+  it('answers 500 with only an error id, and logs the rest under that id', async () => {
+    await booted.database!.query('ALTER TABLE tenants RENAME TO tenants_away');
+    try {
+      const answer = await call(`${booted.server.url}/tenants`, { key: ADMIN_KEY });
+      expect(answer.status).toBe(500);
+      expect(Object.keys(answer.body.error).sort()).toEqual(['code', 'errorId', 'message']);
+      expect(answer.body.error.code).toBe('internal_error');
+      expect(JSON.stringify(answer.body)).not.toMatch(/tenants|relation|sql|select/i);
+      await new Promise((done) => setTimeout(done, 200));
+      const logged = booted.server.logLines().find((line) => line.errorId === answer.body.error.errorId);
+      expect(JSON.stringify(logged)).toContain('relation');
+    } finally {
+      await booted.database!.query('ALTER TABLE tenants_away RENAME TO tenants');
+    }
+    expect((await call(`${booted.server.url}/tenants`, { key: ADMIN_KEY })).status).toBe(200);
+  });
+});
