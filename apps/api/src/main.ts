@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -9,7 +11,8 @@ import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { serveOpenApi } from './openapi';
 
-const VERSION = process.env.npm_package_version ?? '0.1.0';
+/** The version in package.json, three folders above dist/apps/api/src. */
+const VERSION = (JSON.parse(readFileSync(join(__dirname, '../../../../package.json'), 'utf8')) as { version: string }).version;
 const STOP_SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 /** Prints one sentence and exits: what an operator sees when the process cannot start. */

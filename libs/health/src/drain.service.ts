@@ -1,21 +1,50 @@
-import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { AppConfig } from '@wafleet/config';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+const POLL_MS = 20;
+
 /**
- * Draining on a stop signal: readiness turns 503 at once, then for `SHUTDOWN_DRAIN_MS` (SIGTERM only)
- * requests are still served so a load balancer can notice before the HTTP server closes. Nest closes
- * the server after this hook, letting in-flight requests finish.
+ * Draining on a stop signal, before Nest closes anything:
+ * 1. readiness turns 503 at once;
+ * 2. for `SHUTDOWN_DRAIN_MS` (SIGTERM only) requests are still served, so a load balancer notices;
+ * 3. new requests get 503 `shutting_down`, and requests already in flight — even one whose body is still
+ *    arriving — run to completion while the database is still open; only then does Nest close the
+ *    listener (closing it earlier makes Node drop a connection whose request body is still arriving).
+ * The hard bound is SHUTDOWN_TIMEOUT_MS, enforced by main.ts.
  */
 @Injectable()
-export class DrainService implements BeforeApplicationShutdown {
+export class DrainService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger('Drain');
+  private readonly inFlight = new Set<FastifyRequest>();
   private drainingSince?: number;
+  private refusing = false;
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {}
 
   get draining(): boolean {
     return this.drainingSince !== undefined;
+  }
+
+  onModuleInit(): void {
+    const fastify = this.fastify();
+    fastify.addHook('onRequest', async (request, reply) => {
+      if (!this.refusing) {
+        // 'close' fires when the answer is sent and also when the client goes away mid-request.
+        this.inFlight.add(request);
+        return void reply.raw.once('close', () => this.inFlight.delete(request));
+      }
+      return reply
+        .code(503)
+        .header('Connection', 'close')
+        .header('Retry-After', '1')
+        .send({ error: { code: 'shutting_down', message: 'This instance is shutting down; retry on another.' } });
+    });
   }
 
   async beforeApplicationShutdown(signal?: string): Promise<void> {
@@ -23,5 +52,13 @@ export class DrainService implements BeforeApplicationShutdown {
     const waitMs = signal === 'SIGTERM' ? this.config.shutdown.drainMs : 0;
     this.logger.log({ signal, waitMs }, 'Draining: readiness is now 503');
     if (waitMs > 0) await sleep(waitMs);
+
+    this.refusing = true;
+    if (this.inFlight.size > 0) this.logger.log({ inFlight: this.inFlight.size }, 'Waiting for requests in flight');
+    while (this.inFlight.size > 0) await sleep(POLL_MS);
+  }
+
+  private fastify(): FastifyInstance {
+    return this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
   }
 }

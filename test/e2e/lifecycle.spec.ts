@@ -1,0 +1,91 @@
+import { statSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { call } from '../support/http';
+import { removeDir, startServer, tempDir } from '../support/server';
+
+const KEY_LINE = /X-API-Key: (wfa_[A-Za-z0-9_-]+)/;
+
+describe('first boot, a second process and a reopen on the embedded database', () => {
+  const dataDir = tempDir('lifecycle');
+  afterAll(() => removeDir(dataDir));
+
+  it('prints a generated admin key once, keeps it 0600, refuses a second process, and reopens with the same key and data', async () => {
+    const first = await startServer({ DATA_DIR: dataDir });
+    let key: string;
+    try {
+      key = KEY_LINE.exec(first.stdout())?.[1] ?? '';
+      expect(key).not.toBe('');
+      const file = join(dataDir, 'admin-api-key');
+      expect(first.stdout()).toContain(file);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      expect(readFileSync(file, 'utf8').trim()).toBe(key);
+      expect(first.logLines().map((line) => JSON.stringify(line)).join('\n')).not.toContain(key);
+
+      expect((await call(`${first.url}/health`)).status).toBe(200);
+      expect((await call(`${first.url}/health/ready`)).status).toBe(200);
+      expect((await fetch(`${first.url}/docs`)).status).toBe(200);
+      expect((await call(`${first.url}/tenants`, { method: 'POST', key, body: { name: 'kept' } })).status).toBe(201);
+
+      const second = await startServer({ DATA_DIR: dataDir }, { waitForReady: false });
+      expect(await second.exited).toBe(1);
+      expect(second.stderr()).toMatch(/^wafleet: DATA_DIR=".+" is in use by another wafleet process \(pid \d+\); .+\.\n$/);
+      expect((await call(`${first.url}/health/ready`)).status).toBe(200);
+    } finally {
+      await first.stop();
+    }
+
+    const reopened = await startServer({ DATA_DIR: dataDir });
+    try {
+      expect(reopened.stdout()).not.toMatch(KEY_LINE);
+      const tenants = await call(`${reopened.url}/tenants`, { key: key! });
+      expect(tenants.status).toBe(200);
+      expect(tenants.body.data.map((tenant: { name: string }) => tenant.name)).toEqual(['kept']);
+    } finally {
+      await reopened.stop();
+    }
+  }, 120_000);
+});
+
+describe('SIGTERM', () => {
+  const dataDir = tempDir('sigterm');
+  afterAll(() => removeDir(dataDir));
+  const ADMIN_KEY = 'sigterm-admin-key-0123456789abcdef012345';
+
+  it('turns ready 503 at once, refuses new requests after the drain, lets an in-flight one finish, then exits', async () => {
+    const server = await startServer({ DATA_DIR: dataDir, ADMIN_API_KEY: ADMIN_KEY, SHUTDOWN_DRAIN_MS: '1000' });
+    const port = Number(new URL(server.url).port);
+    const body = JSON.stringify({ name: 'slow-request' });
+
+    // A request whose body is still arriving when the signal comes.
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk) => (answer += chunk.toString()));
+    const closed = new Promise<void>((done) => socket.on('close', () => done()));
+    await new Promise<void>((done) => socket.once('connect', () => done()));
+    socket.write(
+      `POST /tenants HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: ${ADMIN_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n` +
+        body.slice(0, 5),
+    );
+    await new Promise((done) => setTimeout(done, 200));
+
+    const signalledAt = Date.now();
+    server.signal('SIGTERM');
+    let ready = 0;
+    while (Date.now() - signalledAt < 900 && ready !== 503) ready = (await call(`${server.url}/health/ready`)).status;
+    expect(ready).toBe(503);
+    expect(Date.now() - signalledAt).toBeLessThan(900);
+
+    // Past the drain new requests are refused, but the slow request is still served.
+    await new Promise((done) => setTimeout(done, 1500 - (Date.now() - signalledAt)));
+    const late = await call(`${server.url}/health`);
+    expect(late).toMatchObject({ status: 503, body: { error: { code: 'shutting_down' } } });
+    expect(late.headers.get('retry-after')).toBe('1');
+    socket.write(body.slice(5));
+    await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 201 /);
+    expect(answer).toContain('"name":"slow-request"');
+    expect(await server.exited).toBe(143);
+    expect(server.stdout()).toContain('Embedded database closed');
+  }, 90_000);
+});
