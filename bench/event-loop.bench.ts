@@ -1,10 +1,13 @@
 /**
- * Does database work stall HTTP? For the embedded database (PGlite) and for PostgreSQL, this boots
- * wafleet, then for BENCH_SECONDS (default 10) probes GET /health (no database) every 20 ms from a worker
- * thread and records its latency: first with the server idle (the baseline), then while 4 concurrent
- * loops run POST /tenants + GET /tenants?limit=50 as fast as the server answers. It reports /health p50,
- * p99 and max idle and under load, the ratio load/idle, the database throughput reached, the server's CPU
- * time on its main (HTTP) thread vs its other threads during the load, and embedded vs PostgreSQL as ratios.
+ * Does database work stall HTTP? This boots wafleet twice, on the embedded database (PGlite, fresh
+ * DATA_DIR) and on PostgreSQL (fresh database), then for each, for BENCH_SECONDS (default 10) in total,
+ * probes GET /health (no database) every 20 ms from a worker thread and records its latency: with the
+ * server idle (the baseline), and while 4 concurrent loops run POST /tenants + GET /tenants?limit=50 as
+ * fast as the server answers. The time is cut into ~2 s slices alternating between the two servers (the
+ * one not being measured sits idle), so noise on a shared machine falls on both alike. It reports
+ * /health p50, p99 and max idle and under load, the ratio load/idle, the database throughput reached,
+ * the server's CPU time on its main (HTTP) thread vs its other threads during the load, and embedded vs
+ * PostgreSQL as ratios.
  *
  * What a good result looks like: under load /health gets slower in both modes, because the same two
  * cores now also parse, validate and serialise the load's requests and run the database. What must not
@@ -34,6 +37,7 @@ import {
   ratio,
   readCpu,
   round,
+  Running,
   runMain,
   sleep,
   startWafleet,
@@ -45,6 +49,8 @@ const SECONDS = envInt('BENCH_SECONDS', 10, 1, 600);
 const PROBE_INTERVAL_MS = 20;
 const LOAD_LOOPS = 4;
 const WARMUP_ITERATIONS = 20;
+/** Each phase is cut into slices of about 2 s, interleaved between the modes. */
+const SLICES = Math.max(1, Math.round(SECONDS / 2));
 
 interface ProbeJob {
   url: string;
@@ -135,36 +141,63 @@ async function load(baseUrl: string, durationMs: number, prefix: string): Promis
   return result;
 }
 
-async function measureMode(mode: 'embedded' | 'postgres') {
-  const durationMs = SECONDS * 1000;
-  const dataDir = tempDir(`wafleet-bench-el-${mode}-`);
+type Mode = 'embedded' | 'postgres';
+interface Subject {
+  mode: Mode;
+  server: Running;
+  dropDatabase: () => Promise<void>;
+  prefix: string;
+  idle: ProbeResult;
+  loaded: ProbeResult;
+  db: LoadResult;
+  cpu: { mainSec: number; totalSec: number };
+}
+
+/** Boots wafleet for `mode` (fresh DATA_DIR or fresh database) and warms it up. */
+async function startSubject(mode: Mode): Promise<Subject> {
   const database = mode === 'postgres' ? await createTempDatabase() : undefined;
-  const server = await startWafleet({ dataDir, databaseUrl: database?.url });
+  const server = await startWafleet({ dataDir: tempDir(`wafleet-bench-el-${mode}-`), databaseUrl: database?.url });
   log(`${mode}: ready in ${server.readyMs} ms; warming up`);
   const prefix = `el-${mode}-${Date.now().toString(36)}`;
+  const headers = { 'x-api-key': ADMIN_API_KEY };
   for (let i = 0; i < WARMUP_ITERATIONS; i++) {
-    const post = await httpRequest(`${server.baseUrl}/tenants`, { method: 'POST', headers: { 'x-api-key': ADMIN_API_KEY }, body: { name: `${prefix}-w-${i}` } });
-    if (post.status !== 201) throw new Error(`warm-up POST /tenants answered ${post.status}: ${post.body.slice(0, 300)}`);
-    await httpRequest(`${server.baseUrl}/tenants?limit=50`, { headers: { 'x-api-key': ADMIN_API_KEY } });
+    const post = await httpRequest(`${server.baseUrl}/tenants`, { method: 'POST', headers, body: { name: `${prefix}-w-${i}` } });
+    if (post.status !== 201) throw new Error(`${mode}: warm-up POST /tenants answered ${post.status}: ${post.body.slice(0, 300)}`);
+    await httpRequest(`${server.baseUrl}/tenants?limit=50`, { headers });
     await httpRequest(`${server.baseUrl}/health`);
   }
+  const none = () => ({ latencies: [], failures: 0 });
+  return { mode, server, dropDatabase: async () => database?.drop(), prefix, idle: none(), loaded: none(), db: { writes: 0, reads: 0, errors: 0, latencies: [], elapsedMs: 0 }, cpu: { mainSec: 0, totalSec: 0 } };
+}
 
-  log(`${mode}: idle /health for ${SECONDS} s`);
-  const idle = await probe(server.baseUrl, durationMs);
-  log(`${mode}: /health under ${LOAD_LOOPS} write+read loops for ${SECONDS} s`);
-  const cpuBefore = readCpu(server.proc.pid);
-  const [loaded, db] = await Promise.all([probe(server.baseUrl, durationMs), load(server.baseUrl, durationMs, prefix)]);
-  const cpuAfter = readCpu(server.proc.pid);
-  await server.proc.stop();
-  await database?.drop();
-  if (db.writes + db.reads === 0) throw new Error(`${mode}: no database request succeeded; first error: ${db.firstError}`);
+const addProbe = (into: ProbeResult, r: ProbeResult) => {
+  into.latencies.push(...r.latencies);
+  into.failures += r.failures;
+};
 
+/** One slice: /health alone (idle baseline), then /health beside the write+read loops. */
+async function slice(subject: Subject, n: number, durationMs: number): Promise<void> {
+  const { baseUrl, proc } = subject.server;
+  addProbe(subject.idle, await probe(baseUrl, durationMs));
+  const before = readCpu(proc.pid);
+  const [loaded, db] = await Promise.all([probe(baseUrl, durationMs), load(baseUrl, durationMs, `${subject.prefix}-${n}`)]);
+  const after = readCpu(proc.pid);
+  addProbe(subject.loaded, loaded);
+  subject.cpu.mainSec += after.mainThreadSec - before.mainThreadSec;
+  subject.cpu.totalSec += after.totalSec - before.totalSec;
+  const t = subject.db;
+  Object.assign(t, { writes: t.writes + db.writes, reads: t.reads + db.reads, errors: t.errors + db.errors, elapsedMs: t.elapsedMs + db.elapsedMs });
+  t.latencies.push(...db.latencies);
+  t.firstError ??= db.firstError;
+}
+
+function report({ mode, idle, loaded, db, cpu }: Subject) {
+  const requests = db.writes + db.reads;
+  if (requests === 0) throw new Error(`${mode}: no database request succeeded; first error: ${db.firstError}`);
   const idleHealth = summarize(idle.latencies);
   const loadHealth = summarize(loaded.latencies);
   const seconds = db.elapsedMs / 1000;
-  const requests = db.writes + db.reads;
-  const mainSec = cpuAfter.mainThreadSec - cpuBefore.mainThreadSec;
-  const otherSec = cpuAfter.totalSec - cpuBefore.totalSec - mainSec;
+  const otherSec = cpu.totalSec - cpu.mainSec;
   return {
     idle: { health: { ...idleHealth, failures: idle.failures } },
     load: {
@@ -178,9 +211,9 @@ async function measureMode(mode: 'embedded' | 'postgres') {
         ...(db.firstError ? { firstError: db.firstError } : {}),
       },
       serverCpu: {
-        mainThreadSec: round(mainSec),
+        mainThreadSec: round(cpu.mainSec),
         otherThreadsSec: round(otherSec),
-        mainThreadMsPerRequest: round((mainSec * 1000) / requests, 3),
+        mainThreadMsPerRequest: round((cpu.mainSec * 1000) / requests, 3),
         otherThreadsMsPerRequest: round((otherSec * 1000) / requests, 3),
       },
     },
@@ -190,13 +223,25 @@ async function measureMode(mode: 'embedded' | 'postgres') {
 
 async function main() {
   await assertPostgresReachable();
-  const embedded = await measureMode('embedded');
-  const postgres = await measureMode('postgres');
+  const subjects = [await startSubject('embedded'), await startSubject('postgres')];
+  const sliceMs = (SECONDS * 1000) / SLICES;
+  for (let n = 0; n < SLICES; n++) {
+    // Alternate which mode goes first, so a noisy moment on the machine hits both alike.
+    for (const subject of n % 2 ? [...subjects].reverse() : subjects) {
+      log(`slice ${n + 1}/${SLICES} ${subject.mode}: ${round(sliceMs / 1000)} s idle, ${round(sliceMs / 1000)} s under load`);
+      await slice(subject, n, sliceMs);
+    }
+  }
+  for (const subject of subjects) {
+    await subject.server.proc.stop();
+    await subject.dropDatabase();
+  }
+  const [embedded, postgres] = subjects.map(report);
   const e = embedded.load;
   const p = postgres.load;
   return {
     bench: 'event-loop',
-    description: `/health latency (ms) probed every ${PROBE_INTERVAL_MS} ms from a worker thread, idle (baseline) vs under ${LOAD_LOOPS} concurrent POST /tenants + GET /tenants?limit=50 loops, ${SECONDS} s each.`,
+    description: `/health latency (ms) probed every ${PROBE_INTERVAL_MS} ms from a worker thread, idle (baseline) vs under ${LOAD_LOOPS} concurrent POST /tenants + GET /tenants?limit=50 loops, ${SECONDS} s of each per mode, in ${SLICES} interleaved slices.`,
     seconds: SECONDS,
     embedded,
     postgres,

@@ -77,7 +77,7 @@ export function runMain(main: () => Promise<unknown>): void {
       return finish(0);
     },
     (error: Error) => {
-      log(`failed: ${error.stack ?? error.message}`);
+      if (!finishing) log(`failed: ${error.stack ?? error.message}`); // else: interrupted, cleanups are stopping things
       return finish(1);
     },
   );
