@@ -1,10 +1,18 @@
-import { statSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { call } from '../support/http';
 import { removeDir, startServer, tempDir } from '../support/server';
 
 const KEY_LINE = /X-API-Key: (wfa_[A-Za-z0-9_-]+)/;
+
+/** Whether any file below `dir` holds `text` as bytes. */
+function filesContain(dir: string, text: string): boolean {
+  const needle = Buffer.from(text);
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).some(
+    (entry) => entry.isFile() && readFileSync(join(entry.parentPath, entry.name)).includes(needle),
+  );
+}
 
 describe('first boot, a second process and a reopen on the embedded database', () => {
   const dataDir = tempDir('lifecycle');
@@ -13,6 +21,7 @@ describe('first boot, a second process and a reopen on the embedded database', (
   it('prints a generated admin key once, keeps it 0600, refuses a second process, and reopens with the same key and data', async () => {
     const first = await startServer({ DATA_DIR: dataDir });
     let key: string;
+    let tenantKey = '';
     try {
       key = KEY_LINE.exec(first.stdout())?.[1] ?? '';
       expect(key).not.toBe('');
@@ -25,7 +34,10 @@ describe('first boot, a second process and a reopen on the embedded database', (
       expect((await call(`${first.url}/health`)).status).toBe(200);
       expect((await call(`${first.url}/health/ready`)).status).toBe(200);
       expect((await fetch(`${first.url}/docs`)).status).toBe(200);
-      expect((await call(`${first.url}/tenants`, { method: 'POST', key, body: { name: 'kept' } })).status).toBe(201);
+      const tenant = await call(`${first.url}/tenants`, { method: 'POST', key, body: { name: 'kept-tenant-zebra' } });
+      expect(tenant.status).toBe(201);
+      tenantKey = (await call(`${first.url}/tenants/${tenant.body.id}/api-keys`, { method: 'POST', key, body: {} })).body.key;
+      expect((await call(`${first.url}/tenants/${tenant.body.id}`, { key: tenantKey })).status).toBe(200);
 
       const second = await startServer({ DATA_DIR: dataDir }, { waitForReady: false });
       expect(await second.exited).toBe(1);
@@ -35,16 +47,42 @@ describe('first boot, a second process and a reopen on the embedded database', (
       await first.stop();
     }
 
+    // The database files hold the tenant's name (the scan works) but never the key itself.
+    expect(filesContain(join(dataDir, 'pgdata'), 'kept-tenant-zebra')).toBe(true);
+    expect(tenantKey).toMatch(/^wfk_/);
+    expect(filesContain(join(dataDir, 'pgdata'), tenantKey)).toBe(false);
+
     const reopened = await startServer({ DATA_DIR: dataDir });
     try {
       expect(reopened.stdout()).not.toMatch(KEY_LINE);
       const tenants = await call(`${reopened.url}/tenants`, { key: key! });
       expect(tenants.status).toBe(200);
-      expect(tenants.body.data.map((tenant: { name: string }) => tenant.name)).toEqual(['kept']);
+      expect(tenants.body.data.map((tenant: { name: string }) => tenant.name)).toEqual(['kept-tenant-zebra']);
+      expect((await call(`${reopened.url}/tenants`, { key: tenantKey })).status).toBe(403);
     } finally {
       await reopened.stop();
     }
   }, 120_000);
+});
+
+describe('a crash during the first boot', () => {
+  const dataDir = tempDir('crash');
+  afterAll(() => removeDir(dataDir));
+
+  it.each([1500, 3000])('leaves a DATA_DIR that boots (SIGKILL %d ms after start)', async (afterMs) => {
+    removeDir(dataDir);
+    const crashed = await startServer({ DATA_DIR: dataDir, ADMIN_API_KEY: 'crash-admin-key-0123456789abcdef01234567' }, { waitForReady: false });
+    await new Promise((done) => setTimeout(done, afterMs));
+    crashed.signal('SIGKILL');
+    expect(await crashed.exited).toBe(137);
+
+    const next = await startServer({ DATA_DIR: dataDir, ADMIN_API_KEY: 'crash-admin-key-0123456789abcdef01234567' });
+    try {
+      expect((await call(`${next.url}/tenants`, { method: 'POST', key: 'crash-admin-key-0123456789abcdef01234567', body: { name: 'after-crash' } })).status).toBe(201);
+    } finally {
+      await next.stop();
+    }
+  }, 90_000);
 });
 
 describe('SIGTERM', () => {
@@ -87,5 +125,15 @@ describe('SIGTERM', () => {
     expect(answer).toContain('"name":"slow-request"');
     expect(await server.exited).toBe(143);
     expect(server.stdout()).toContain('Embedded database closed');
+    expect(server.stdout()).not.toContain('did not close cleanly');
+
+    // What the slow request stored is there after a reopen.
+    const reopened = await startServer({ DATA_DIR: dataDir, ADMIN_API_KEY: ADMIN_KEY });
+    try {
+      const names = (await call(`${reopened.url}/tenants`, { key: ADMIN_KEY })).body.data.map((tenant: { name: string }) => tenant.name);
+      expect(names).toEqual(['slow-request']);
+    } finally {
+      await reopened.stop();
+    }
   }, 90_000);
 });

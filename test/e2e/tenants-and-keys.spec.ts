@@ -9,8 +9,8 @@ describe.each(DATABASE_KINDS)('tenants and API keys on the %s database', (kind) 
     expect(answer.status).toBe(201);
     return answer.body as { id: string; name: string; createdAt: string };
   };
-  const issueKey = async (tenantId: string, key = ADMIN_KEY) => {
-    const answer = await call(url(`/tenants/${tenantId}/api-keys`), { method: 'POST', key, body: { name: 'crm' } });
+  const issueKey = async (tenantId: string) => {
+    const answer = await call(url(`/tenants/${tenantId}/api-keys`), { method: 'POST', key: ADMIN_KEY, body: { name: 'crm' } });
     expect(answer.status).toBe(201);
     return answer.body as { id: string; key: string; prefix: string };
   };
@@ -60,21 +60,28 @@ describe.each(DATABASE_KINDS)('tenants and API keys on the %s database', (kind) 
     const theirKey = await issueKey(theirs.id);
 
     expect((await call(url(`/tenants/${mine.id}`), { key: myKey })).status).toBe(200);
-    for (const [method, path] of [
-      ['GET', `/tenants/${theirs.id}`],
-      ['GET', `/tenants/${theirs.id}/api-keys`],
-      ['POST', `/tenants/${theirs.id}/api-keys`],
-      ['DELETE', `/tenants/${theirs.id}/api-keys/${theirKey.id}`],
+    for (const [method, path, code] of [
+      ['GET', `/tenants/${theirs.id}`, 'tenant_not_found'],
+      ['GET', `/tenants/${theirs.id}/api-keys`, 'tenant_not_found'],
+      ['DELETE', `/tenants/${theirs.id}/api-keys/${theirKey.id}`, 'tenant_not_found'],
+      ['DELETE', `/tenants/${mine.id}/api-keys/${theirKey.id}`, 'api_key_not_found'],
     ]) {
-      const answer = await call(url(path), { method, key: myKey, body: method === 'POST' ? {} : undefined });
-      expect({ method, path, status: answer.status, code: answer.body.error?.code }).toEqual({ method, path, status: 404, code: 'tenant_not_found' });
+      const answer = await call(url(path), { method, key: myKey });
+      expect({ method, path, status: answer.status, code: answer.body.error?.code }).toEqual({ method, path, status: 404, code });
     }
     // Their key survived the attempt to revoke it.
     expect((await call(url(`/tenants/${theirs.id}`), { key: theirKey.key })).status).toBe(200);
 
     expect(await call(url('/tenants'), { key: myKey })).toMatchObject({ status: 403, body: { error: { code: 'admin_only' } } });
+    // Not even for its own tenant: a leaked key must not mint its successor.
+    expect(await call(url(`/tenants/${mine.id}/api-keys`), { method: 'POST', key: myKey, body: {} })).toMatchObject({ status: 403, body: { error: { code: 'admin_only' } } });
     expect((await call(url('/tenants'), { method: 'POST', key: myKey, body: { name: 'x' } })).status).toBe(403);
     expect((await call(url(`/tenants/${mine.id}`), { method: 'DELETE', key: myKey })).status).toBe(403);
+
+    // A tenant may revoke its own keys: it can contain a leak without waiting for the admin.
+    const spare = await issueKey(mine.id);
+    expect((await call(url(`/tenants/${mine.id}/api-keys/${spare.id}`), { method: 'DELETE', key: myKey })).status).toBe(204);
+    expect((await call(url(`/tenants/${mine.id}`), { key: spare.key })).status).toBe(401);
   });
 
   it('lists tenants in pages with a cursor', async () => {

@@ -37,8 +37,7 @@ async function bootstrap(config: AppConfig): Promise<void> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.bodyLimitBytes,
     genReqId: requestIdOf,
-    trustProxy: true,
-    forceCloseConnections: 'idle',
+    trustProxy: config.http.trustProxy,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     // Boot logs wait for the JSON logger; a failed boot prints only the one sentence of refuseToStart.

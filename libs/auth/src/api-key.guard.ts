@@ -1,9 +1,9 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AdminKey } from './admin-key';
+import { AdminKey } from './admin-key.service';
 import { ApiKeysService } from './api-keys.service';
 import { AdminOnlyError, ApiKeyInvalidError, ApiKeyMissingError } from './auth.errors';
-import { ADMIN_ONLY, Principal, PUBLIC_ROUTE } from './principal';
+import { ADMIN_ONLY, Principal, PUBLIC_ROUTE } from './auth.decorators';
 
 interface AuthenticatedRequest {
   headers: Record<string, string | string[] | undefined>;

@@ -4,6 +4,11 @@ const TENANT_KEY_MARK = 'wfk_';
 const ADMIN_KEY_MARK = 'wfa_';
 export const KEY_PREFIX_LENGTH = 12;
 
+const TENANT_KEY_SHAPE = /^wfk_[A-Za-z0-9_-]{43}$/;
+
+/** Whether a presented string could be a tenant key at all; anything else is refused without a lookup. */
+export const looksLikeTenantKey = (presented: string): boolean => TENANT_KEY_SHAPE.test(presented);
+
 /** A new tenant key: 256 random bits behind a recognisable mark. */
 export const newTenantKey = (): string => TENANT_KEY_MARK + randomBytes(32).toString('base64url');
 

@@ -1,11 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { AppConfig } from '@wafleet/config';
 import { decodeCursor, isUuid, Page, toPage } from '@wafleet/core';
 import { randomUUID } from 'node:crypto';
 import { IsNull, Repository } from 'typeorm';
 import { ApiKey } from './api-key.entity';
-import { hashKey, keyMatches, newTenantKey, prefixOf } from './api-key.secret';
+import { hashKey, keyMatches, looksLikeTenantKey, newTenantKey, prefixOf } from './api-key.secret';
 import { ApiKeyNotFoundError } from './auth.errors';
 
 
@@ -43,7 +43,10 @@ const view = (key: ApiKey): ApiKeyView => ({
  */
 @Injectable()
 export class ApiKeysService {
+  private readonly logger = new Logger('ApiKeys');
   private readonly cache = new Map<string, CachedKey>();
+  /** Bumped by every revocation, so a lookup that raced with one does not cache what it read. */
+  private revocations = 0;
 
   constructor(
     @InjectRepository(ApiKey) private readonly keys: Repository<ApiKey>,
@@ -51,7 +54,7 @@ export class ApiKeysService {
   ) {}
 
   /** Issues a key; the returned `key` is the only time it is ever shown. */
-  async issue(tenantId: string, name: string): Promise<ApiKeyView & { key: string }> {
+  async issue(tenantId: string, name = 'default'): Promise<ApiKeyView & { key: string }> {
     const key = newTenantKey();
     const row = await this.keys.save(
       this.keys.create({ id: randomUUID(), tenantId, name, prefix: prefixOf(key), hash: hashKey(key), lastUsedAt: null, revokedAt: null }),
@@ -88,10 +91,12 @@ export class ApiKeysService {
 
   /** The key's id and tenant when it is live, else undefined. */
   async authenticate(presented: string): Promise<{ keyId: string; tenantId: string } | undefined> {
+    if (!looksLikeTenantKey(presented)) return undefined;
     const cacheKey = hashKey(presented).toString('base64');
     const cached = this.cache.get(cacheKey);
     if (cached && cached.expiresAt > Date.now()) return cached;
 
+    const revocationsBefore = this.revocations;
     const candidates = await this.keys.findBy({ prefix: prefixOf(presented), revokedAt: IsNull() });
     const match = candidates.find((candidate) => keyMatches(presented, candidate.hash));
     if (!match) {
@@ -100,12 +105,16 @@ export class ApiKeysService {
     }
     if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
     const entry = { keyId: match.id, tenantId: match.tenantId, expiresAt: Date.now() + this.config.auth.apiKeyCacheTtlMs };
-    if (this.config.auth.apiKeyCacheTtlMs > 0) this.cache.set(cacheKey, entry);
-    await this.keys.update({ id: match.id }, { lastUsedAt: () => 'now()' });
+    if (this.config.auth.apiKeyCacheTtlMs > 0 && this.revocations === revocationsBefore) this.cache.set(cacheKey, entry);
+    // Bookkeeping only: a failure here must not turn a valid call into an error.
+    await this.keys.update({ id: match.id }, { lastUsedAt: () => 'now()' }).catch((error: Error) =>
+      this.logger.warn({ keyId: match.id, err: error }, 'Could not record lastUsedAt'),
+    );
     return entry;
   }
 
   private forget(predicate: (cached: CachedKey) => boolean): void {
+    this.revocations++;
     for (const [cacheKey, cached] of this.cache) if (predicate(cached)) this.cache.delete(cacheKey);
   }
 }

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { ListQueryDto } from '@wafleet/core';
-import { AdminOnly, Caller, Principal } from './principal';
+import { AdminOnly, Caller, Principal } from './auth.decorators';
 import {
   ApiKeyPageResponse,
   CreateApiKeyDto,
@@ -51,14 +51,15 @@ export class TenantsController {
   }
 
   @Post(':tenantId/api-keys')
-  @ApiOperation({ summary: 'Issue an API key for the tenant; the key is shown only in this answer.' })
+  @AdminOnly()
+  @ApiOperation({ summary: 'Issue an API key for the tenant (admin); the key is shown only in this answer.' })
   @ApiCreatedResponse({ type: CreatedApiKeyResponse })
-  issueKey(@Caller() caller: Principal, @Param('tenantId') tenantId: string, @Body() body: CreateApiKeyDto) {
-    return this.tenants.issueKey(caller, tenantId, body.name ?? 'default');
+  issueKey(@Param('tenantId') tenantId: string, @Body() body: CreateApiKeyDto) {
+    return this.tenants.issueKey(tenantId, body.name);
   }
 
   @Get(':tenantId/api-keys')
-  @ApiOperation({ summary: "List the tenant's API keys (prefix only, never the key)." })
+  @ApiOperation({ summary: "List the tenant's API keys, prefix only (admin, or a key of that tenant)." })
   @ApiOkResponse({ type: ApiKeyPageResponse })
   listKeys(@Caller() caller: Principal, @Param('tenantId') tenantId: string, @Query() query: ListQueryDto) {
     return this.tenants.listKeys(caller, tenantId, query.limit, query.cursor);
@@ -66,7 +67,9 @@ export class TenantsController {
 
   @Delete(':tenantId/api-keys/:keyId')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Revoke an API key; it stops working at once here and within API_KEY_CACHE_TTL_MS everywhere.' })
+  @ApiOperation({
+    summary: 'Revoke an API key (admin, or a key of that tenant); it stops working at once here and within API_KEY_CACHE_TTL_MS everywhere.',
+  })
   @ApiNoContentResponse()
   async revokeKey(@Caller() caller: Principal, @Param('tenantId') tenantId: string, @Param('keyId') keyId: string) {
     await this.tenants.revokeKey(caller, tenantId, keyId);

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { QueryFailedError, Repository } from 'typeorm';
 import { ApiKeysService, ApiKeyView } from './api-keys.service';
 import { TenantNameTakenError, TenantNotFoundError } from './auth.errors';
-import { Principal } from './principal';
+import { Principal } from './auth.decorators';
 import { Tenant } from './tenant.entity';
 
 export interface TenantView {
@@ -56,8 +56,12 @@ export class TenantsService {
     this.apiKeys.forgetTenant(tenant.id);
   }
 
-  async issueKey(caller: Principal, tenantId: string, name: string): Promise<ApiKeyView & { key: string }> {
-    const tenant = await this.visible(caller, tenantId);
+  /**
+   * Only the admin issues keys: a leaked tenant key must not be able to mint its successor, or revoking
+   * it would not contain the leak. A tenant may list and revoke its own keys.
+   */
+  async issueKey(tenantId: string, name?: string): Promise<ApiKeyView & { key: string }> {
+    const tenant = await this.visible({ kind: 'admin' }, tenantId);
     return this.apiKeys.issue(tenant.id, name);
   }
 

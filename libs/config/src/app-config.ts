@@ -10,7 +10,7 @@ export type DatabaseConfig =
  */
 export class AppConfig {
   readonly instanceId: string;
-  readonly http: { host: string; port: number; bodyLimitBytes: number };
+  readonly http: { host: string; port: number; bodyLimitBytes: number; trustProxy: boolean | string[] };
   readonly logLevel: LogLevel;
   readonly database: DatabaseConfig;
   readonly auth: { adminApiKey?: string; apiKeyCacheTtlMs: number };

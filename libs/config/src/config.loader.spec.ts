@@ -18,7 +18,7 @@ describe('loadConfig', () => {
   it('runs on the embedded database with defaults when nothing is set', () => {
     const config = loadConfig({}, '/srv');
     expect(config.database).toEqual({ kind: 'embedded', dataDir: '/srv/data' });
-    expect(config.http).toEqual({ host: '0.0.0.0', port: 3000, bodyLimitBytes: 1_048_576 });
+    expect(config.http).toEqual({ host: '0.0.0.0', port: 3000, bodyLimitBytes: 1_048_576, trustProxy: false });
     expect(config.sync.backend).toBe('memory');
     expect(config.auth).toEqual({ adminApiKey: undefined, apiKeyCacheTtlMs: 5000 });
     expect(config.shutdown).toEqual({ drainMs: 2000, timeoutMs: 30_000 });
@@ -32,6 +32,11 @@ describe('loadConfig', () => {
     expect(config.instanceId).toBe('api-2');
   });
 
+  it('reads TRUST_PROXY as a flag or a list of addresses', () => {
+    expect(loadConfig({ TRUST_PROXY: 'true' }).http.trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8,127.0.0.1' }).http.trustProxy).toEqual(['10.0.0.0/8', '127.0.0.1']);
+  });
+
   it.each([
     [{ PORT: 'eighty' }, 'PORT="eighty" is not accepted: PORT takes a whole number from 1 to 65535.'],
     [{ PORT: '70000' }, 'PORT="70000" is not accepted: PORT takes a whole number from 1 to 65535.'],
@@ -39,6 +44,7 @@ describe('loadConfig', () => {
     [{ SYNC_BACKEND: 'etcd' }, 'SYNC_BACKEND="etcd" is not accepted: SYNC_BACKEND takes memory or redis.'],
     [{ DATABASE_POOL_SIZE: '0', DATABASE_URL: PG, ADMIN_API_KEY: ADMIN }, 'DATABASE_POOL_SIZE="0" is not accepted: DATABASE_POOL_SIZE takes a whole number from 1 to 200.'],
     [{ INSTANCE_ID: 'has space' }, 'INSTANCE_ID="has space" is not accepted: INSTANCE_ID takes 1 to 64 letters, digits, dots, dashes or underscores.'],
+    [{ TRUST_PROXY: 'nginx' }, 'TRUST_PROXY="nginx" is not accepted: TRUST_PROXY takes true, false, or a comma-separated list of IP addresses or CIDR ranges.'],
     [{ DOCS_ENABLED: 'yes' }, 'DOCS_ENABLED="yes" is not accepted: DOCS_ENABLED takes true or false.'],
     [{ SHUTDOWN_TIMEOUT_MS: '10' }, 'SHUTDOWN_TIMEOUT_MS="10" is not accepted: SHUTDOWN_TIMEOUT_MS takes a whole number of milliseconds from 1000 to 600000.'],
   ])('refuses %j with one sentence naming the variable, the value and what it accepts', (env, sentence) => {

@@ -54,7 +54,7 @@ export function loadConfig(env: Env, cwd = process.cwd()): AppConfig {
   const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(cwd, dataDirRaw);
   return new AppConfig({
     instanceId: get<string | undefined>('INSTANCE_ID') ?? generatedInstanceId(),
-    http: { host: get('HOST'), port: get('PORT'), bodyLimitBytes: get('HTTP_BODY_LIMIT_BYTES') },
+    http: { host: get('HOST'), port: get('PORT'), bodyLimitBytes: get('HTTP_BODY_LIMIT_BYTES'), trustProxy: get('TRUST_PROXY') },
     logLevel: get<LogLevel>('LOG_LEVEL'),
     database: databaseUrl
       ? { kind: 'postgres', url: databaseUrl, poolSize: get('DATABASE_POOL_SIZE'), dataDir }

@@ -82,6 +82,13 @@ export const VARIABLES: readonly VariableSpec[] = [
   },
   { name: 'SYNC_BACKEND', default: 'memory', description: 'How replicas coordinate: memory for one process, redis for several.', accepts: 'memory or redis', parse: oneOf('memory', 'redis') },
   { name: 'REDIS_URL', default: 'redis://127.0.0.1:6379', description: 'Redis used when SYNC_BACKEND=redis (password and db in the URL).', accepts: 'a redis:// or rediss:// URL', secret: true, parse: urlWithScheme('redis', 'rediss') },
+  {
+    name: 'TRUST_PROXY',
+    default: 'false',
+    description: 'Which proxies may set X-Forwarded-For/-Proto: false (none), true (any; only behind a proxy you control), or their addresses.',
+    accepts: 'true, false, or a comma-separated list of IP addresses or CIDR ranges',
+    parse: (raw: string) => (raw === 'true' ? true : raw === 'false' ? false : /^[0-9a-fA-F.:/]+(,[0-9a-fA-F.:/]+)*$/.test(raw) ? raw.split(',') : undefined),
+  },
   { name: 'HTTP_BODY_LIMIT_BYTES', default: '1048576', description: 'Largest JSON request body accepted; larger ones get 413.', accepts: 'a whole number of bytes from 1024 to 104857600', parse: wholeNumber(1024, 104_857_600) },
   {
     name: 'SHUTDOWN_DRAIN_MS',

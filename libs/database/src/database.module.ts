@@ -1,14 +1,21 @@
 import { Global, Logger, Module } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '@wafleet/config';
 import { DataSource } from 'typeorm';
-import { DatabaseEndpoint } from './database-endpoint';
+import { DatabaseEndpoint } from './database-endpoint.service';
 import { migrate } from './migrate';
 import { MIGRATIONS } from './migrations';
 
 @Global()
 @Module({
-  providers: [{ provide: DatabaseEndpoint, inject: [AppConfig], useFactory: (config: AppConfig) => DatabaseEndpoint.open(config) }],
+  providers: [
+    {
+      provide: DatabaseEndpoint,
+      inject: [AppConfig, ModuleRef],
+      useFactory: (config: AppConfig, moduleRef: ModuleRef) => DatabaseEndpoint.open(config, moduleRef),
+    },
+  ],
   exports: [DatabaseEndpoint],
 })
 class DatabaseEndpointModule {}

@@ -5,6 +5,8 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const POLL_MS = 20;
+/** Left of SHUTDOWN_TIMEOUT_MS for closing the database after giving up on stuck requests. */
+const CLOSE_RESERVE_MS = 5000;
 
 /**
  * Draining on a stop signal, before Nest closes anything:
@@ -13,7 +15,8 @@ const POLL_MS = 20;
  * 3. new requests get 503 `shutting_down`, and requests already in flight — even one whose body is still
  *    arriving — run to completion while the database is still open; only then does Nest close the
  *    listener (closing it earlier makes Node drop a connection whose request body is still arriving).
- * The hard bound is SHUTDOWN_TIMEOUT_MS, enforced by main.ts.
+ * Requests still running when only CLOSE_RESERVE_MS of SHUTDOWN_TIMEOUT_MS is left are given up on, so
+ * the database still closes cleanly; main.ts enforces the hard bound.
  */
 @Injectable()
 export class DrainService implements OnModuleInit, BeforeApplicationShutdown {
@@ -55,7 +58,12 @@ export class DrainService implements OnModuleInit, BeforeApplicationShutdown {
 
     this.refusing = true;
     if (this.inFlight.size > 0) this.logger.log({ inFlight: this.inFlight.size }, 'Waiting for requests in flight');
-    while (this.inFlight.size > 0) await sleep(POLL_MS);
+    const giveUpAt = this.drainingSince + Math.max(0, this.config.shutdown.timeoutMs - CLOSE_RESERVE_MS);
+    while (this.inFlight.size > 0 && Date.now() < giveUpAt) await sleep(POLL_MS);
+    if (this.inFlight.size > 0) {
+      const stuck = [...this.inFlight].map((request) => ({ id: request.id, method: request.method, url: request.url }));
+      this.logger.warn({ stuck }, 'Giving up on requests still in flight');
+    }
   }
 
   private fastify(): FastifyInstance {

@@ -3,7 +3,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { AuthModule } from '@wafleet/auth';
 import { DrainService } from './drain.service';
 import { HealthController } from './health.controller';
-import { HttpMetrics } from './http-metrics';
+import { HttpMetrics } from './http-metrics.service';
 import { MetricsController } from './metrics.controller';
 import { MetricsGuard } from './metrics.guard';
 

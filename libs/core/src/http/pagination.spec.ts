@@ -8,8 +8,13 @@ describe('cursor pagination', () => {
     expect(decodeCursor(encodeCursor(position))).toEqual(position);
   });
 
-  it('refuses a cursor it did not make, naming the field', () => {
-    expect(() => decodeCursor('not-a-cursor')).toThrow(expect.objectContaining({ code: 'validation_failed', details: [expect.objectContaining({ field: 'cursor' })] }));
+  it.each([
+    ['garbage', 'not-a-cursor'],
+    ['an id that is not a UUID', Buffer.from('2026-01-01T00:00:00.000Z|x').toString('base64url')],
+    ['a date PostgreSQL cannot hold', Buffer.from(`-200000-01-01T00:00:00.000Z|${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`).toString('base64url')],
+    ['a date that does not exist', Buffer.from(`2026-02-30T99:00:00.000Z|${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`).toString('base64url')],
+  ])('refuses a cursor it did not make (%s), naming the field', (_, cursor) => {
+    expect(() => decodeCursor(cursor)).toThrow(expect.objectContaining({ code: 'validation_failed', details: [expect.objectContaining({ field: 'cursor' })] }));
   });
 
   it('gives a next cursor only when a row beyond the limit exists', () => {

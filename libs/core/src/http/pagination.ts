@@ -2,6 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import { ValidationFailedError } from '../errors/domain-error';
+import { isUuid } from './uuid';
 
 /** `?limit=&cursor=` on every list route. */
 export class ListQueryDto {
@@ -36,10 +37,13 @@ export function encodeCursor(position: CursorPosition): string {
   return Buffer.from(`${position.createdAt.toISOString()}|${position.id}`).toString('base64url');
 }
 
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** Reads a cursor back; anything this API could not have made is a 400, never a database error. */
 export function decodeCursor(cursor: string): CursorPosition {
-  const [iso, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  const createdAt = new Date(iso ?? '');
-  if (!id || Number.isNaN(createdAt.getTime())) {
+  const [iso = '', id = '', ...rest] = Buffer.from(cursor, 'base64url').toString().split('|');
+  const createdAt = new Date(iso);
+  if (rest.length || !ISO_UTC.test(iso) || Number.isNaN(createdAt.getTime()) || !isUuid(id)) {
     throw new ValidationFailedError([{ field: 'cursor', problems: ['cursor is not one this API returned'] }]);
   }
   return { createdAt, id };

@@ -2,17 +2,22 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { Logger } from '@nestjs/common';
 import { lockDataDir } from './data-dir-lock';
 
 /** Longest Unix socket path Linux accepts, less room for the terminating byte. */
 const MAX_SOCKET_PATH = 100;
 const SOCKET_FILE = '.s.PGSQL.5432';
+/** PGlite flushes and closes in well under a second; past this the thread is terminated. */
+const CLOSE_TIMEOUT_MS = 10_000;
 
 /**
  * The embedded PostgreSQL: PGlite in `DATA_DIR/pgdata`, on a worker thread, reachable by the ordinary
  * `pg` driver on a Unix socket that only this user can open. Holds the DATA_DIR lock while open.
  */
 export class EmbeddedPostgres {
+  private closing = false;
+
   private constructor(
     private readonly worker: Worker,
     /** Folder holding the socket; `pg` connects with `host` = this folder and port 5432. */
@@ -36,17 +41,31 @@ export class EmbeddedPostgres {
       releaseLock();
       throw error;
     }
-    return new EmbeddedPostgres(worker, socketDir, releaseLock, !inDataDir);
+    const embedded = new EmbeddedPostgres(worker, socketDir, releaseLock, !inDataDir);
+    embedded.watch();
+    return embedded;
+  }
+
+  /** After start, a failure of the thread is logged; queries then fail and readiness reports it. */
+  private watch(): void {
+    const logger = new Logger('Database');
+    this.worker.on('error', (error) => logger.error({ err: error }, 'The embedded database thread failed'));
+    this.worker.on('exit', (code) => {
+      if (!this.closing) logger.error({ code }, 'The embedded database thread exited; the database is down');
+    });
   }
 
   /** Closes PGlite cleanly (its files are flushed), stops the thread and releases DATA_DIR. */
   async close(): Promise<void> {
-    const stopped = new Promise<void>((resolve) => {
-      this.worker.once('message', () => resolve());
-      this.worker.once('exit', () => resolve());
+    this.closing = true;
+    const outcome = new Promise<string>((resolve) => {
+      this.worker.once('message', (message: { type: string; message?: string }) => resolve(message.message ?? message.type));
+      this.worker.once('exit', () => resolve('exited'));
+      setTimeout(() => resolve(`no answer within ${CLOSE_TIMEOUT_MS} ms`), CLOSE_TIMEOUT_MS).unref();
     });
     this.worker.postMessage({ type: 'stop' });
-    await stopped;
+    const result = await outcome;
+    if (result !== 'stopped') new Logger('Database').error({ result }, 'The embedded database did not close cleanly');
     await this.worker.terminate();
     if (this.ownSocketDir) rmSync(this.socketDir, { recursive: true, force: true });
     this.releaseLock();

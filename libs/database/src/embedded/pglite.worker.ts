@@ -1,7 +1,7 @@
 /**
  * Runs PGlite on its own thread and serves it on a Unix socket with pglite-socket, so the database's
  * WebAssembly work never blocks the HTTP event loop. Messages: in `{ type: 'stop' }`; out
- * `{ type: 'ready' }` or `{ type: 'failed', message }`.
+ * `{ type: 'ready' }`, `{ type: 'stopped' }` or `{ type: 'failed', message }`.
  */
 import { mkdirSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -20,9 +20,13 @@ async function serve({ pgdata, socketPath }: WorkerInput) {
   await server.start();
   parentPort!.on('message', async (message: { type: string }) => {
     if (message.type !== 'stop') return;
-    await server.stop();
-    await db.close();
-    parentPort!.postMessage({ type: 'stopped' });
+    try {
+      await server.stop();
+      await db.close();
+      parentPort!.postMessage({ type: 'stopped' });
+    } catch (error) {
+      parentPort!.postMessage({ type: 'failed', message: (error as Error)?.message ?? String(error) });
+    }
   });
   parentPort!.postMessage({ type: 'ready' });
 }
