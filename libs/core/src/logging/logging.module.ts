@@ -1,6 +1,7 @@
 import { Module, RequestMethod } from '@nestjs/common';
 import { AppConfig } from '@wafleet/config';
 import { LoggerModule } from 'nestjs-pino';
+import pino from 'pino';
 import { loggerOptions } from './logger-options';
 
 type RawRequest = { url?: string; originalUrl?: string };
@@ -19,16 +20,20 @@ const urlOf = (req: RawRequest) => req.originalUrl ?? req.url ?? '';
       useFactory: (config: AppConfig) => ({
         // Under Fastify, Nest 12.5 does not match nestjs-pino's default route pattern `{/*splat}`.
         forRoutes: [{ path: '*', method: RequestMethod.ALL }],
-        pinoHttp: {
-          ...loggerOptions(config),
-          // The request id is fixed by Fastify (genReqId) before this middleware runs; pino-http reuses req.id.
-          quietReqLogger: true,
-          autoLogging: { ignore: (req) => urlOf(req).startsWith('/health') },
-          serializers: {
-            req: (req: { id: string; method: string; raw: RawRequest }) => ({ id: req.id, method: req.method, url: urlOf(req.raw) }),
-            res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+        pinoHttp: [
+          {
+            ...loggerOptions(config),
+            // The request id is fixed by Fastify (genReqId) before this middleware runs; pino-http reuses req.id.
+            quietReqLogger: true,
+            autoLogging: { ignore: (req) => urlOf(req).startsWith('/health') },
+            serializers: {
+              req: (req: { id: string; method: string; raw: RawRequest }) => ({ id: req.id, method: req.method, url: urlOf(req.raw) }),
+              res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+            },
           },
-        },
+          // Synchronous writes: the last lines before an exit (shutdown, a refused boot) are never lost.
+          pino.destination({ dest: 1, sync: true }),
+        ],
       }),
     }),
   ],
