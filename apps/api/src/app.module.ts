@@ -4,6 +4,7 @@ import { AppConfig, ConfigModule } from '@wafleet/config';
 import { LoggingModule, MetricsModule } from '@wafleet/core';
 import { DatabaseModule } from '@wafleet/database';
 import { HealthModule } from '@wafleet/health';
+import { SyncModule } from '@wafleet/sync';
 
 /** The composition root: which modules make up the server. */
 @Module({})
@@ -11,7 +12,15 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), LoggingModule, MetricsModule, DatabaseModule, AuthModule, HealthModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule,
+        MetricsModule,
+        DatabaseModule,
+        SyncModule.forRoot({ ...config.sync, instanceId: config.instanceId, version: config.version, isGlobal: true }),
+        AuthModule,
+        HealthModule,
+      ],
     };
   }
 }

@@ -53,12 +53,12 @@ async function bootstrap(config: AppConfig): Promise<void> {
   // The API speaks JSON only: a text body is a 415, not a string handed to validation.
   fastify.removeContentTypeParser(['text/plain']);
   echoRequestId(fastify);
-  if (config.docsEnabled) serveOpenApi(app, VERSION);
+  if (config.docsEnabled) serveOpenApi(app, config.version);
   app.enableShutdownHooks([...STOP_SIGNALS]);
   boundShutdown(config);
   await app.listen({ port: config.http.port, host: config.http.host });
   new NestLogger('Main').log(
-    { port: config.http.port, database: config.database.kind, sync: config.sync.backend, version: VERSION },
+    { port: config.http.port, database: config.database.kind, sync: config.sync.backend, version: config.version },
     `wafleet listening on http://${config.http.host}:${config.http.port}`,
   );
 }
@@ -66,7 +66,7 @@ async function bootstrap(config: AppConfig): Promise<void> {
 function main(): void {
   let config: AppConfig;
   try {
-    config = loadConfig(process.env);
+    config = loadConfig(process.env, { version: VERSION });
   } catch (error) {
     if (error instanceof ConfigError) refuseToStart(error.message);
     throw error;

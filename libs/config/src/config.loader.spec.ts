@@ -6,7 +6,7 @@ const ADMIN = 'a'.repeat(32);
 
 const failure = (env: Record<string, string>) => {
   try {
-    loadConfig(env, '/srv');
+    loadConfig(env, { cwd: '/srv' });
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
     return (error as Error).message;
@@ -16,7 +16,7 @@ const failure = (env: Record<string, string>) => {
 
 describe('loadConfig', () => {
   it('runs on the embedded database with defaults when nothing is set', () => {
-    const config = loadConfig({}, '/srv');
+    const config = loadConfig({}, { cwd: '/srv' });
     expect(config.database).toEqual({ kind: 'embedded', dataDir: '/srv/data' });
     expect(config.http).toEqual({ host: '0.0.0.0', port: 3000, bodyLimitBytes: 1_048_576, trustProxy: false });
     expect(config.sync.backend).toBe('memory');
@@ -28,8 +28,19 @@ describe('loadConfig', () => {
   it('switches to PostgreSQL and redis with their variables', () => {
     const config = loadConfig({ DATABASE_URL: PG, ADMIN_API_KEY: ADMIN, SYNC_BACKEND: 'redis', DATABASE_POOL_SIZE: '25', INSTANCE_ID: 'api-2' });
     expect(config.database).toMatchObject({ kind: 'postgres', url: PG, poolSize: 25 });
-    expect(config.sync).toEqual({ backend: 'redis', redisUrl: 'redis://127.0.0.1:6379' });
+    expect(config.sync).toMatchObject({ backend: 'redis', redisUrl: 'redis://127.0.0.1:6379', keyPrefix: 'wafleet:', sentinels: undefined });
     expect(config.instanceId).toBe('api-2');
+  });
+
+  it('reads Sentinel addresses and refuses a heartbeat timeout that does not exceed the interval', () => {
+    expect(loadConfig({ REDIS_SENTINELS: 's1:26379,10.0.0.2:26380' }).sync.sentinels).toEqual([
+      { host: 's1', port: 26379 },
+      { host: '10.0.0.2', port: 26380 },
+    ]);
+    expect(failure({ REDIS_SENTINELS: 's1' })).toContain('REDIS_SENTINELS="s1" is not accepted');
+    expect(failure({ HEARTBEAT_INTERVAL_MS: '5000', HEARTBEAT_TIMEOUT_MS: '5000' })).toBe(
+      'HEARTBEAT_TIMEOUT_MS=5000 is not accepted: it must exceed HEARTBEAT_INTERVAL_MS=5000, or live replicas would be taken for dead (3 intervals or more is safe).',
+    );
   });
 
   it('reads TRUST_PROXY as a flag or a list of addresses', () => {

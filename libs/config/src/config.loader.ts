@@ -32,7 +32,7 @@ function readAll(env: Env): Map<string, unknown> {
  * Reads and validates every setting. Throws a ConfigError whose message names the variable, the value it
  * got and what it accepts; the caller prints it and exits.
  */
-export function loadConfig(env: Env, cwd = process.cwd()): AppConfig {
+export function loadConfig(env: Env, { cwd = process.cwd(), version = '0.0.0' }: { cwd?: string; version?: string } = {}): AppConfig {
   const v = readAll(env);
   const get = <T>(name: string) => v.get(name) as T;
   const databaseUrl = get<string | undefined>('DATABASE_URL');
@@ -50,10 +50,17 @@ export function loadConfig(env: Env, cwd = process.cwd()): AppConfig {
     );
   }
 
+  if (get<number>('HEARTBEAT_TIMEOUT_MS') <= get<number>('HEARTBEAT_INTERVAL_MS')) {
+    throw new ConfigError(
+      `HEARTBEAT_TIMEOUT_MS=${get<number>('HEARTBEAT_TIMEOUT_MS')} is not accepted: it must exceed HEARTBEAT_INTERVAL_MS=${get<number>('HEARTBEAT_INTERVAL_MS')}, or live replicas would be taken for dead (3 intervals or more is safe).`,
+    );
+  }
+
   const dataDirRaw = get<string>('DATA_DIR');
   const dataDir = isAbsolute(dataDirRaw) ? dataDirRaw : resolve(cwd, dataDirRaw);
   return new AppConfig({
     instanceId: get<string | undefined>('INSTANCE_ID') ?? generatedInstanceId(),
+    version,
     http: { host: get('HOST'), port: get('PORT'), bodyLimitBytes: get('HTTP_BODY_LIMIT_BYTES'), trustProxy: get('TRUST_PROXY') },
     logLevel: get<LogLevel>('LOG_LEVEL'),
     database: databaseUrl
@@ -61,7 +68,18 @@ export function loadConfig(env: Env, cwd = process.cwd()): AppConfig {
       : { kind: 'embedded', dataDir },
     auth: { adminApiKey, apiKeyCacheTtlMs: get('API_KEY_CACHE_TTL_MS') },
     metrics: { apiKey: get('METRICS_API_KEY') },
-    sync: { backend, redisUrl: get('REDIS_URL') },
+    sync: {
+      backend,
+      redisUrl: get('REDIS_URL'),
+      keyPrefix: get('REDIS_KEY_PREFIX'),
+      sentinels: get('REDIS_SENTINELS'),
+      sentinelName: get('REDIS_SENTINEL_NAME'),
+      commandTimeoutMs: get('SYNC_TIMEOUT_MS'),
+      heartbeatIntervalMs: get('HEARTBEAT_INTERVAL_MS'),
+      heartbeatTimeoutMs: get('HEARTBEAT_TIMEOUT_MS'),
+      busMaxPayloadBytes: get('BUS_MAX_PAYLOAD_BYTES'),
+      rendezvousTtlMs: get('RENDEZVOUS_TTL_MS'),
+    },
     shutdown: { drainMs: get('SHUTDOWN_DRAIN_MS'), timeoutMs: get('SHUTDOWN_TIMEOUT_MS') },
     docsEnabled: get('DOCS_ENABLED'),
   });

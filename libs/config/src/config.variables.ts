@@ -89,6 +89,47 @@ export const VARIABLES: readonly VariableSpec[] = [
     accepts: 'true, false, or a comma-separated list of IP addresses or CIDR ranges',
     parse: (raw: string) => (raw === 'true' ? true : raw === 'false' ? false : /^[0-9a-fA-F.:/]+(,[0-9a-fA-F.:/]+)*$/.test(raw) ? raw.split(',') : undefined),
   },
+  {
+    name: 'REDIS_KEY_PREFIX',
+    default: 'wafleet:',
+    description: 'Put before every Redis key and channel, so several deployments can share one Redis.',
+    accepts: '1 to 64 letters, digits, colons, dots, dashes or underscores',
+    parse: text(/^[A-Za-z0-9:._-]{1,64}$/),
+  },
+  {
+    name: 'REDIS_SENTINELS',
+    defaultLabel: '(unset: connect to REDIS_URL directly)',
+    description: 'Redis Sentinel addresses; when set, the master named REDIS_SENTINEL_NAME is used, with the password and db of REDIS_URL.',
+    accepts: 'a comma-separated list of host:port',
+    parse: (raw: string) =>
+      /^[A-Za-z0-9.-]+:\d{1,5}(,[A-Za-z0-9.-]+:\d{1,5})*$/.test(raw)
+        ? raw.split(',').map((entry) => ({ host: entry.split(':')[0]!, port: Number(entry.split(':')[1]) }))
+        : undefined,
+  },
+  { name: 'REDIS_SENTINEL_NAME', default: 'mymaster', description: 'Name of the master that REDIS_SENTINELS watch.', accepts: '1 to 64 letters, digits, dots, dashes or underscores', parse: text(/^[A-Za-z0-9._-]{1,64}$/) },
+  {
+    name: 'SYNC_TIMEOUT_MS',
+    default: '1000',
+    description: 'Longest wait for one Redis command before it fails with sync_unavailable; while Redis is unreachable commands fail at once.',
+    accepts: 'a whole number of milliseconds from 50 to 60000',
+    parse: wholeNumber(50, 60_000),
+  },
+  { name: 'HEARTBEAT_INTERVAL_MS', default: '2000', description: 'How often a replica announces itself to the others.', accepts: 'a whole number of milliseconds from 100 to 60000', parse: wholeNumber(100, 60_000) },
+  {
+    name: 'HEARTBEAT_TIMEOUT_MS',
+    default: '10000',
+    description: 'A replica not heard from for this long is taken for dead; must exceed HEARTBEAT_INTERVAL_MS.',
+    accepts: 'a whole number of milliseconds from 300 to 600000',
+    parse: wholeNumber(300, 600_000),
+  },
+  { name: 'BUS_MAX_PAYLOAD_BYTES', default: '1048576', description: 'Largest request or reply one replica sends another.', accepts: 'a whole number of bytes from 1024 to 67108864', parse: wholeNumber(1024, 67_108_864) },
+  {
+    name: 'RENDEZVOUS_TTL_MS',
+    default: '30000',
+    description: 'How long a signal that came before anyone waited for it is kept to resolve a later wait.',
+    accepts: 'a whole number of milliseconds from 100 to 3600000',
+    parse: wholeNumber(100, 3_600_000),
+  },
   { name: 'HTTP_BODY_LIMIT_BYTES', default: '1048576', description: 'Largest JSON request body accepted; larger ones get 413.', accepts: 'a whole number of bytes from 1024 to 104857600', parse: wholeNumber(1024, 104_857_600) },
   {
     name: 'SHUTDOWN_DRAIN_MS',

@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } f
 import { HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { Public } from '@wafleet/auth';
 import { AppConfig } from '@wafleet/config';
+import { SyncBindings } from '@wafleet/sync';
 import type { FastifyReply } from 'fastify';
 import { DrainService } from './drain.service';
 
@@ -19,6 +20,7 @@ export class HealthController {
     private readonly database: TypeOrmHealthIndicator,
     private readonly drain: DrainService,
     private readonly config: AppConfig,
+    private readonly sync: SyncBindings,
   ) {}
 
   @Get()
@@ -28,20 +30,27 @@ export class HealthController {
     return { status: 'ok', instanceId: this.config.instanceId, uptimeMs: Date.now() - this.startedAt };
   }
 
+  /**
+   * 503 while draining or when the database does not answer. Redis down is `degraded`, still 200: every
+   * replica shares the one Redis, so failing readiness on it would take them all out of the balancer at
+   * once, while requests that need no coordination (and sessions owned locally) still work.
+   */
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness: the database answers and the process is not draining. No API key.' })
-  @ApiOkResponse({ schema: { example: { status: 'ok', info: { database: { status: 'up' } }, error: {}, details: {} } } })
-  @ApiServiceUnavailableResponse({ description: 'Draining after a stop signal, or a dependency is down.' })
+  @ApiOperation({ summary: 'Readiness: the database answers and the process is not draining; Redis down is "degraded", still 200. No API key.' })
+  @ApiOkResponse({ schema: { example: { status: 'ok', info: { database: { status: 'up' } }, error: {}, details: {}, sync: { backend: 'redis', up: true } } } })
+  @ApiServiceUnavailableResponse({ description: 'Draining after a stop signal, or the database is down.' })
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {
     if (this.drain.draining) {
       reply.status(503);
       return { status: 'draining', instanceId: this.config.instanceId };
     }
+    const sync = this.sync.status();
     try {
-      return await this.health.check([() => this.database.pingCheck('database', { timeout: DATABASE_PING_TIMEOUT_MS })]);
+      const result = await this.health.check([() => this.database.pingCheck('database', { timeout: DATABASE_PING_TIMEOUT_MS })]);
+      return { ...result, status: sync.up ? 'ok' : 'degraded', sync };
     } catch (error) {
       reply.status(503);
-      return (error as { response?: unknown }).response ?? { status: 'error' };
+      return { ...((error as { response?: object }).response ?? { status: 'error' }), sync };
     }
   }
 }

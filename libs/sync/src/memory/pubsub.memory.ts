@@ -1,0 +1,53 @@
+import { Logger } from '@nestjs/common';
+import { MessageHandler, PubSub } from '../sync.ports';
+
+/**
+ * Local fan-out. Each handler gets its own JSON copy, as it would from Redis, and a throwing handler
+ * neither stops the others nor fails the publisher.
+ */
+export class LocalFanout {
+  private readonly logger = new Logger('PubSub');
+  private readonly handlers = new Map<string, Set<MessageHandler>>();
+
+  add(channel: string, handler: MessageHandler): boolean {
+    const first = !this.handlers.has(channel);
+    if (first) this.handlers.set(channel, new Set());
+    this.handlers.get(channel)!.add(handler);
+    return first;
+  }
+
+  /** Removes the handler; true when it was the channel's last. */
+  remove(channel: string, handler: MessageHandler): boolean {
+    const set = this.handlers.get(channel);
+    if (!set?.delete(handler) || set.size > 0) return false;
+    this.handlers.delete(channel);
+    return true;
+  }
+
+  channels(): string[] {
+    return [...this.handlers.keys()];
+  }
+
+  deliver(channel: string, json: string): void {
+    for (const handler of [...(this.handlers.get(channel) ?? [])]) {
+      try {
+        handler(JSON.parse(json));
+      } catch (error) {
+        this.logger.error({ err: error, channel }, 'A subscriber failed');
+      }
+    }
+  }
+}
+
+export class MemoryPubSub extends PubSub {
+  private readonly fanout = new LocalFanout();
+
+  async publish(channel: string, message: unknown): Promise<void> {
+    this.fanout.deliver(channel, JSON.stringify(message ?? null));
+  }
+
+  async subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>> {
+    this.fanout.add(channel, handler);
+    return async () => void this.fanout.remove(channel, handler);
+  }
+}

@@ -1,0 +1,29 @@
+import { randomUUID } from 'node:crypto';
+import { Lock } from '../sync.ports';
+import { RedisConnections } from './redis-connections';
+
+const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
+const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+
+/** `SET NX PX` to take; compare-and-extend and compare-and-delete scripts so only the token holder acts. */
+export class RedisLock extends Lock {
+  constructor(private readonly redis: RedisConnections) {
+    super();
+  }
+
+  async acquire(key: string, ttlMs: number): Promise<string | null> {
+    const token = randomUUID();
+    const taken = await this.redis.run('lock', 'acquire', () => this.redis.command.set(this.redis.key(`lock:${key}`), token, 'PX', ttlMs, 'NX'));
+    return taken === 'OK' ? token : null;
+  }
+
+  async extend(key: string, token: string, ttlMs: number): Promise<boolean> {
+    const done = await this.redis.run('lock', 'extend', () => this.redis.command.eval(EXTEND, 1, this.redis.key(`lock:${key}`), token, ttlMs));
+    return done === 1;
+  }
+
+  async release(key: string, token: string): Promise<boolean> {
+    const done = await this.redis.run('lock', 'release', () => this.redis.command.eval(RELEASE, 1, this.redis.key(`lock:${key}`), token));
+    return done === 1;
+  }
+}
