@@ -37,7 +37,7 @@ describe('the server while its Redis goes away and comes back', () => {
   it('stays up and ready, reports degraded, and recovers without a restart', async () => {
     expect(await ready()).toMatchObject({ status: 200, body: { status: 'ok', sync: { backend: 'redis', up: true } } });
     expect(await metrics()).toMatch(/^sync_degraded\{[^}]*\} 0$/m);
-    expect(await metrics()).toMatch(/^sync_operations_total\{primitive="cluster",op="heartbeat"[^}]*\} [1-9]\d*$/m);
+    expect(await metrics()).toMatch(/^sync_operation_duration_seconds_count\{(?=[^}]*primitive="cluster")(?=[^}]*op="heartbeat")[^}]*\} [1-9]\d*$/m);
 
     await redis.kill();
     await eventually(async () => expect(await ready()).toMatchObject({ status: 200, body: { status: 'degraded', sync: { up: false } } }), 5000);

@@ -30,24 +30,31 @@ export const uniquePrefix = (label: string) => `wafleet-test-${label}-${randomBy
 export class PrivateRedis {
   private process?: ChildProcess;
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly args: string[],
+  ) {}
 
-  static async start(): Promise<PrivateRedis> {
-    const redis = new PrivateRedis(await freePort());
+  /** `args` are extra redis-server arguments, e.g. `['--requirepass', 'x']` or a sentinel config. */
+  static async start(args: string[] = []): Promise<PrivateRedis> {
+    const redis = new PrivateRedis(await freePort(), args);
     await redis.restart();
     return redis;
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    const password = this.args[this.args.indexOf('--requirepass') + 1];
+    return this.args.includes('--requirepass') ? `redis://:${password}@127.0.0.1:${this.port}` : `redis://127.0.0.1:${this.port}`;
   }
 
   async restart(): Promise<void> {
-    this.process = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      detached: true,
-      stdio: 'ignore',
-    });
-    this.process.once('error', () => undefined);
+    // A config file, when given, must come first on redis-server's command line.
+    const config = this.args[0]?.endsWith('.conf') ? [this.args[0]] : [];
+    const rest = this.args.slice(config.length);
+    const argv = [...config, '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...rest];
+    const child = spawn('redis-server', argv, { detached: true, stdio: 'ignore' });
+    child.once('error', () => undefined);
+    this.process = child;
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       try {
@@ -57,6 +64,7 @@ export class PrivateRedis {
         await new Promise((done) => setTimeout(done, 50));
       }
     }
+    await this.kill();
     throw new Error(`redis-server did not start on port ${this.port}: is redis-server on the PATH? (apt-get install -y redis-server)`);
   }
 

@@ -28,13 +28,25 @@ export class LocalFanout {
     return [...this.handlers.keys()];
   }
 
+  has(channel: string): boolean {
+    return this.handlers.has(channel);
+  }
+
+  /** Delivers a message the publisher keeps: every handler gets its own copy. */
   deliver(channel: string, json: string): void {
-    for (const handler of [...(this.handlers.get(channel) ?? [])]) {
-      try {
-        handler(JSON.parse(json));
-      } catch (error) {
-        this.logger.error({ err: error, channel }, 'A subscriber failed');
-      }
+    for (const handler of [...(this.handlers.get(channel) ?? [])]) this.call(channel, handler, JSON.parse(json));
+  }
+
+  /** Delivers a freshly parsed message nobody else holds: the first handler gets it as is, others a copy. */
+  deliverOwned(channel: string, message: unknown): void {
+    [...(this.handlers.get(channel) ?? [])].forEach((handler, i) => this.call(channel, handler, i === 0 ? message : structuredClone(message)));
+  }
+
+  private call(channel: string, handler: MessageHandler, message: unknown): void {
+    try {
+      handler(message);
+    } catch (error) {
+      this.logger.error({ err: error, channel }, 'A subscriber failed');
     }
   }
 }
@@ -43,7 +55,7 @@ export class MemoryPubSub extends PubSub {
   private readonly fanout = new LocalFanout();
 
   async publish(channel: string, message: unknown): Promise<void> {
-    this.fanout.deliver(channel, JSON.stringify(message ?? null));
+    if (this.fanout.has(channel)) this.fanout.deliver(channel, JSON.stringify(message ?? null));
   }
 
   async subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>> {

@@ -4,6 +4,7 @@ import { Waiters } from '../shared/waiters';
 export class MemoryRendezvous extends Rendezvous {
   private readonly waiters = new Waiters();
   private readonly early = new Map<string, { json: string; expiresAt: number }>();
+  private sweptAt = 0;
 
   constructor(private readonly ttlMs: number) {
     super();
@@ -26,8 +27,11 @@ export class MemoryRendezvous extends Rendezvous {
     this.waiters.clear();
   }
 
+  /** Drops expired signals, at most once a second so a signal stays O(1) on average. */
   private sweep(): void {
     const now = Date.now();
+    if (now - this.sweptAt < 1000) return;
+    this.sweptAt = now;
     for (const [key, kept] of this.early) if (kept.expiresAt <= now) this.early.delete(key);
   }
 }

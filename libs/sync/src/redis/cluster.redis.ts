@@ -55,7 +55,7 @@ export class RedisCluster extends Cluster {
 
   async instances(): Promise<InstanceInfo[]> {
     const flat = (await this.redis.run('cluster', 'instances', () =>
-      this.redis.command.eval(LIVE, 1, this.redis.key('cluster:members'), this.timeoutMs, this.redis.key('cluster:instance:')),
+      this.redis.script(LIVE, [this.redis.key('cluster:members')], [this.timeoutMs, this.redis.key('cluster:instance:')]),
     )) as string[];
     const instances: InstanceInfo[] = [];
     for (let i = 0; i < flat.length; i += 3) {
@@ -86,7 +86,7 @@ export class RedisCluster extends Cluster {
     const info = { id: this.instanceId, version: this.version, startedAt: this.startedAt, reports: this.reports };
     try {
       await this.redis.run('cluster', 'heartbeat', () =>
-        this.redis.command.eval(BEAT, 2, this.redis.key('cluster:members'), this.redis.key(`cluster:instance:${this.instanceId}`), this.instanceId, JSON.stringify(info), this.timeoutMs),
+        this.redis.script(BEAT, [this.redis.key('cluster:members'), this.redis.key(`cluster:instance:${this.instanceId}`)], [this.instanceId, JSON.stringify(info), this.timeoutMs]),
       );
       await this.instances();
     } catch (error) {

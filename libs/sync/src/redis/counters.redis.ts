@@ -30,14 +30,14 @@ export class RedisCounters extends Counters {
 
   async incr(key: string, by: number, windowMs: number): Promise<number> {
     const [total] = (await this.redis.run('counters', 'incr', () =>
-      this.redis.command.eval(INCR, 1, this.redis.key(`counter:${key}`), by, windowMs),
+      this.redis.script(INCR, [this.redis.key(`counter:${key}`)], [by, windowMs]),
     )) as [number, number];
     return total;
   }
 
   async take(key: string, limit: number, windowMs: number, cost = 1): Promise<TakeResult> {
     const [allowed, remaining, resetMs] = (await this.redis.run('counters', 'take', () =>
-      this.redis.command.eval(TAKE, 1, this.redis.key(`counter:${key}`), limit, windowMs, cost),
+      this.redis.script(TAKE, [this.redis.key(`counter:${key}`)], [limit, windowMs, cost]),
     )) as [number, number, number];
     return { allowed: allowed === 1, remaining: Math.max(0, remaining), resetMs };
   }

@@ -18,12 +18,12 @@ export class RedisLock extends Lock {
   }
 
   async extend(key: string, token: string, ttlMs: number): Promise<boolean> {
-    const done = await this.redis.run('lock', 'extend', () => this.redis.command.eval(EXTEND, 1, this.redis.key(`lock:${key}`), token, ttlMs));
+    const done = await this.redis.run('lock', 'extend', () => this.redis.script(EXTEND, [this.redis.key(`lock:${key}`)], [token, ttlMs]));
     return done === 1;
   }
 
   async release(key: string, token: string): Promise<boolean> {
-    const done = await this.redis.run('lock', 'release', () => this.redis.command.eval(RELEASE, 1, this.redis.key(`lock:${key}`), token));
+    const done = await this.redis.run('lock', 'release', () => this.redis.script(RELEASE, [this.redis.key(`lock:${key}`)], [token]));
     return done === 1;
   }
 }

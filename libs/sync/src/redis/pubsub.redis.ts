@@ -14,19 +14,23 @@ interface Envelope {
  */
 export class RedisPubSub extends PubSub {
   private readonly fanout = new LocalFanout();
+  /** How this instance's own envelopes begin: Redis echoes them back, and they are dropped unparsed. */
+  private readonly ownOrigin: string;
 
   constructor(
     private readonly redis: RedisConnections,
     private readonly instanceId: string,
   ) {
     super();
+    this.ownOrigin = `{"o":${JSON.stringify(instanceId)},`;
     redis.subscriber.on('message', (channel: string, data: string) => this.received(channel, data));
     redis.onSubscriberReady(() => void this.resubscribe());
   }
 
   async publish(channel: string, message: unknown): Promise<void> {
-    const [full, data] = this.envelope(channel, message);
-    this.fanout.deliver(channel, JSON.stringify(message ?? null));
+    const json = JSON.stringify(message ?? null);
+    const [full, data] = this.envelope(channel, json);
+    if (this.fanout.has(channel)) this.fanout.deliver(channel, json);
     await this.redis.run('pubsub', 'publish', () => this.redis.publisher.publish(full, data));
   }
 
@@ -40,23 +44,19 @@ export class RedisPubSub extends PubSub {
     };
   }
 
-  /** The Redis channel and payload for a message, for senders that publish inside a transaction. */
-  envelope(channel: string, message: unknown): [string, string] {
-    const envelope: Envelope = { o: this.instanceId, m: message ?? null };
-    return [this.redis.key(`ps:${channel}`), JSON.stringify(envelope)];
-  }
-
-  /** Delivers to local subscribers only: for senders that already sent to Redis themselves. */
-  deliverLocally(channel: string, message: unknown): void {
-    this.fanout.deliver(channel, JSON.stringify(message ?? null));
+  /**
+   * The Redis channel and payload for a message already serialised as JSON, for senders that publish
+   * inside a transaction of their own.
+   */
+  envelope(channel: string, json: string): [string, string] {
+    return [this.redis.key(`ps:${channel}`), `${this.ownOrigin}"m":${json}}`];
   }
 
   private received(full: string, data: string): void {
     const prefix = this.redis.key('ps:');
-    if (!full.startsWith(prefix)) return;
-    const envelope = JSON.parse(data) as Envelope;
-    if (envelope.o === this.instanceId) return;
-    this.fanout.deliver(full.slice(prefix.length), JSON.stringify(envelope.m));
+    if (!full.startsWith(prefix) || data.startsWith(this.ownOrigin)) return;
+    const channel = full.slice(prefix.length);
+    if (this.fanout.has(channel)) this.fanout.deliverOwned(channel, (JSON.parse(data) as Envelope).m);
   }
 
   private async resubscribe(): Promise<void> {

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { createHash } from 'node:crypto';
 import { Redis, RedisOptions } from 'ioredis';
 import { SyncUnavailableError } from '../sync.errors';
 import { SyncMetrics } from '../sync.metrics';
@@ -15,6 +16,8 @@ export class RedisConnections {
   private readonly logger = new Logger('Sync');
   private readonly whenSubscriberReady: Array<() => void> = [];
   private wasUp = false;
+  private closing = false;
+  private readonly scripts = new Map<string, string>();
 
   private constructor(
     readonly command: Redis,
@@ -56,7 +59,6 @@ export class RedisConnections {
   /** Runs one operation with metrics; any Redis failure becomes SyncUnavailableError. */
   async run<T>(primitive: string, op: string, work: () => Promise<T>): Promise<T> {
     const labels = { primitive, op };
-    this.metrics.operations.inc(labels);
     const stop = this.metrics.duration.startTimer(labels);
     try {
       return await work();
@@ -68,7 +70,23 @@ export class RedisConnections {
     }
   }
 
+  /**
+   * Runs a Lua script by its SHA1 (EVALSHA), sending the text only the first time Redis has not seen it
+   * (after a restart, NOSCRIPT): most calls then carry a few bytes instead of the whole script.
+   */
+  async script(lua: string, keys: string[], args: Array<string | number>): Promise<unknown> {
+    let sha = this.scripts.get(lua);
+    if (!sha) this.scripts.set(lua, (sha = createHash('sha1').update(lua).digest('hex')));
+    try {
+      return await this.command.evalsha(sha, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
+      return this.command.eval(lua, keys.length, ...keys, ...args);
+    }
+  }
+
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(
       [this.command, this.publisher, this.subscriber].map((connection) =>
         Promise.race([connection.quit().catch(() => undefined), new Promise((done) => setTimeout(done, QUIT_TIMEOUT_MS).unref())]).finally(() =>
@@ -79,6 +97,7 @@ export class RedisConnections {
   }
 
   private changed(up: boolean): void {
+    if (this.closing) return;
     this.metrics.degraded.set(up ? 0 : 1);
     if (up === this.wasUp) return;
     this.wasUp = up;

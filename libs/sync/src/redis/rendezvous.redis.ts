@@ -41,8 +41,8 @@ export class RedisRendezvous extends Rendezvous {
 
   async signal(key: string, value: unknown): Promise<void> {
     const json = JSON.stringify(value ?? null);
-    this.pubsub.deliverLocally(CHANNEL, { k: key, v: value ?? null });
-    const [channel, data] = this.pubsub.envelope(CHANNEL, { k: key, v: value ?? null });
+    if (this.waiters.has(key)) this.waiters.resolveAll(key, JSON.parse(json));
+    const [channel, data] = this.pubsub.envelope(CHANNEL, `{"k":${JSON.stringify(key)},"v":${json}}`);
     await this.redis.run('rendezvous', 'signal', () =>
       this.redis.command.multi().set(this.redis.key(`rdv:${key}`), json, 'PX', this.ttlMs).publish(channel, data).exec(),
     );

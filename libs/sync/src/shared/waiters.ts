@@ -21,6 +21,10 @@ export class Waiters {
     return { promise, resolve: settle };
   }
 
+  has(key: string): boolean {
+    return this.byKey.has(key);
+  }
+
   resolveAll(key: string, value: unknown): void {
     for (const settle of [...(this.byKey.get(key) ?? [])]) settle(value);
   }
