@@ -68,12 +68,22 @@ export class PrivateRedis {
     throw new Error(`redis-server did not start on port ${this.port}: is redis-server on the PATH? (apt-get install -y redis-server)`);
   }
 
-  /** SIGKILL, the way a crashed or partitioned Redis looks to clients. */
+  /** SIGSTOP: a hung Redis, or one behind a partition — its sockets stay open but nothing answers. */
+  pause(): void {
+    process.kill(-this.process!.pid!, 'SIGSTOP');
+  }
+
+  resume(): void {
+    process.kill(-this.process!.pid!, 'SIGCONT');
+  }
+
+  /** SIGKILL, the way a crashed Redis looks to clients. */
   async kill(): Promise<void> {
     const child = this.process;
-    if (!child || child.exitCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((done) => child.once('exit', done));
     process.kill(-child.pid!, 'SIGKILL');
+    process.kill(-child.pid!, 'SIGCONT');
     await exited;
   }
 }

@@ -1,4 +1,4 @@
-import { OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Registry } from 'prom-client';
 import { MemoryBus } from './memory/bus.memory';
 import { MemoryCache } from './memory/cache.memory';
@@ -10,7 +10,7 @@ import { MemoryRendezvous } from './memory/rendezvous.memory';
 import { RedisBus } from './redis/bus.redis';
 import { RedisCache } from './redis/cache.redis';
 import { RedisCluster } from './redis/cluster.redis';
-import { RedisConnections } from './redis/redis-connections';
+import { RedisConnections } from './redis/connections.redis';
 import { RedisCounters } from './redis/counters.redis';
 import { RedisLock } from './redis/lock.redis';
 import { RedisPubSub } from './redis/pubsub.redis';
@@ -30,7 +30,7 @@ export interface SyncStatus {
  * One set of primitives for one instance, bound to memory or Redis. Heartbeats and subscriptions start
  * on bootstrap; on shutdown the instance leaves the cluster and its connections close.
  */
-export class SyncBindings implements OnApplicationBootstrap, OnApplicationShutdown {
+export class SyncBindings implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private constructor(
     readonly lock: Lock,
     readonly pubsub: PubSub,
@@ -68,6 +68,7 @@ export class SyncBindings implements OnApplicationBootstrap, OnApplicationShutdo
       start: async () => {
         await Promise.all([rendezvous.start(), bus.start()]);
         await cluster.start();
+        redis.startWatchdog(options.heartbeatIntervalMs);
       },
       stop: async () => {
         await cluster.stop();
@@ -94,6 +95,11 @@ export class SyncBindings implements OnApplicationBootstrap, OnApplicationShutdo
 
   onApplicationBootstrap(): Promise<void> {
     return this.start();
+  }
+
+  /** Peers see a stopping instance as draining from its next heartbeat, before it leaves. */
+  beforeApplicationShutdown(): void {
+    this.cluster.report('draining', true);
   }
 
   onApplicationShutdown(): Promise<void> {

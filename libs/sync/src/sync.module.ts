@@ -9,11 +9,16 @@ const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } = new ConfigurableModule
   .setExtras({ isGlobal: true }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
   .build();
 
-const PORTS = [Lock, PubSub, Counters, Cache, Rendezvous, Bus, Cluster] as const;
-const binding = (port: (typeof PORTS)[number]) => {
-  const name = port.name.charAt(0).toLowerCase() + port.name.slice(1);
-  return { provide: port, inject: [SyncBindings], useFactory: (bindings: SyncBindings) => bindings[name as keyof SyncBindings] };
-};
+/** Each port and the binding that serves it, spelled out so a rename cannot leave a provider undefined. */
+const PORTS = [
+  [Lock, (bindings: SyncBindings) => bindings.lock],
+  [PubSub, (bindings: SyncBindings) => bindings.pubsub],
+  [Counters, (bindings: SyncBindings) => bindings.counters],
+  [Cache, (bindings: SyncBindings) => bindings.cache],
+  [Rendezvous, (bindings: SyncBindings) => bindings.rendezvous],
+  [Bus, (bindings: SyncBindings) => bindings.bus],
+  [Cluster, (bindings: SyncBindings) => bindings.cluster],
+] as const;
 
 /**
  * The coordination primitives. Reads the backend from its options and binds each abstract class to its
@@ -26,8 +31,8 @@ const binding = (port: (typeof PORTS)[number]) => {
       inject: [MODULE_OPTIONS_TOKEN, Registry],
       useFactory: (options: SyncModuleOptions, registry: Registry) => SyncBindings.create(options, registry),
     },
-    ...PORTS.map(binding),
+    ...PORTS.map(([port, pick]) => ({ provide: port, inject: [SyncBindings], useFactory: pick })),
   ],
-  exports: [SyncBindings, ...PORTS],
+  exports: [SyncBindings, ...PORTS.map(([port]) => port)],
 })
 export class SyncModule extends ConfigurableModuleClass {}

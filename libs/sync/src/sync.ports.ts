@@ -2,9 +2,17 @@
  * The primitives replicas coordinate through. Domain code injects these abstract classes; SyncModule
  * binds them to the in-process classes (SYNC_BACKEND=memory) or the Redis ones (SYNC_BACKEND=redis).
  * Both pass the same contract suite (libs/sync/test/primitives.contract.ts).
+ *
+ * Any call of the Redis binding may reject with SyncUnavailableError (Redis unreachable or too slow);
+ * the memory binding never does, so code paths that handle it are tested against the Redis binding.
+ * Bad arguments (a ttl that is not a whole number of ms ≥ 1, …) throw RangeError on both.
  */
 
-/** A mutual-exclusion lease on a key; only the holder of the token can extend or release it. */
+/**
+ * A mutual-exclusion lease on a key; only the holder of the token can extend or release it. Locks live
+ * in Redis memory: a Redis restarted without persistence forgets them, so work that must never run twice
+ * also needs a guard in the database (a fencing epoch, a row state written before acting).
+ */
 export abstract class Lock {
   /** A token when the lock was free (or expired), else null. */
   abstract acquire(key: string, ttlMs: number): Promise<string | null>;
@@ -35,7 +43,11 @@ export interface TakeResult {
   resetMs: number;
 }
 
-/** Counters in fixed windows that start at the first count; one atomic step each, across replicas. */
+/**
+ * Counters in fixed windows that start at the first count; one atomic step each, across replicas. A
+ * fixed window lets up to 2 × limit through around a window boundary. A `take` that fails with
+ * SyncUnavailableError may still have counted: each caller decides to fail open or closed.
+ */
 export abstract class Counters {
   /** Adds `by` and returns the window's new total. */
   abstract incr(key: string, by: number, windowMs: number): Promise<number>;

@@ -179,6 +179,31 @@ export function primitivesContract(name: string, peers: () => Peers): void {
       });
     });
 
+    describe('arguments', () => {
+      it('refuses a ttl, window, limit or cost that is not a whole number the same way on every binding', async () => {
+        const { a } = peers();
+        for (const call of [
+          () => a.lock.acquire(key('bad'), 0),
+          () => a.lock.acquire(key('bad'), 1.5),
+          () => a.lock.extend(key('bad'), 'token', -1),
+          () => a.cache.set(key('bad'), 1, 0),
+          () => a.counters.take(key('bad'), 1, 1000.5),
+          () => a.counters.take(key('bad'), -1, 1000),
+          () => a.counters.take(key('bad'), 1, 1000, 0),
+          () => a.counters.incr(key('bad'), 0.5, 1000),
+        ]) {
+          await expect(call()).rejects.toBeInstanceOf(RangeError);
+        }
+      });
+
+      it('stores undefined as null, as JSON does', async () => {
+        const { a, b } = peers();
+        const entry = key('undefined');
+        await a.cache.set(entry, undefined, 5000);
+        expect(await b.cache.get(entry)).toBeNull();
+      });
+    });
+
     describe('Cluster', () => {
       it('lists both instances with their version, start time and reports', async () => {
         const { a, b } = peers();

@@ -1,4 +1,5 @@
 import { BusHandlers } from '../shared/bus-handlers';
+import { withTimeout } from '../shared/with-timeout';
 import { BusTimeoutError, BusUnknownInstanceError } from '../sync.errors';
 import { Bus, CommandHandler } from '../sync.ports';
 
@@ -20,12 +21,4 @@ export class MemoryBus extends Bus {
     const copy = JSON.parse(this.handlers.encode('request', payload));
     return BusHandlers.settle<T>(await withTimeout(this.handlers.invoke(command, copy), timeoutMs, () => new BusTimeoutError(instanceId, command, timeoutMs)));
   }
-}
-
-export function withTimeout<T>(work: Promise<T>, timeoutMs: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    work.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(onTimeout()), timeoutMs))),
-  ]);
 }

@@ -1,10 +1,11 @@
 import { Rendezvous } from '../sync.ports';
+import { Sweeper } from '../shared/sweeper';
 import { Waiters } from '../shared/waiters';
 
 export class MemoryRendezvous extends Rendezvous {
   private readonly waiters = new Waiters();
   private readonly early = new Map<string, { json: string; expiresAt: number }>();
-  private sweptAt = 0;
+  private readonly sweeper = new Sweeper();
 
   constructor(private readonly ttlMs: number) {
     super();
@@ -18,20 +19,12 @@ export class MemoryRendezvous extends Rendezvous {
 
   async signal(key: string, value: unknown): Promise<void> {
     const json = JSON.stringify(value ?? null);
-    this.sweep();
+    this.sweeper.sweep(this.early, (kept, now) => kept.expiresAt <= now);
     this.early.set(key, { json, expiresAt: Date.now() + this.ttlMs });
     this.waiters.resolveAll(key, JSON.parse(json));
   }
 
   close(): void {
     this.waiters.clear();
-  }
-
-  /** Drops expired signals, at most once a second so a signal stays O(1) on average. */
-  private sweep(): void {
-    const now = Date.now();
-    if (now - this.sweptAt < 1000) return;
-    this.sweptAt = now;
-    for (const [key, kept] of this.early) if (kept.expiresAt <= now) this.early.delete(key);
   }
 }

@@ -1,5 +1,6 @@
 import { Cache } from '../sync.ports';
-import { RedisConnections } from './redis-connections';
+import { wholeMs } from '../shared/arguments';
+import { RedisConnections } from './connections.redis';
 
 /** Values live in Redis, so a set or delete on one replica is what every replica reads next. */
 export class RedisCache extends Cache {
@@ -13,6 +14,7 @@ export class RedisCache extends Cache {
   }
 
   async set(key: string, value: unknown, ttlMs: number): Promise<void> {
+    wholeMs('ttlMs', ttlMs);
     await this.redis.run('cache', 'set', () => this.redis.command.set(this.redis.key(`cache:${key}`), JSON.stringify(value ?? null), 'PX', ttlMs));
   }
 

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Cluster, InstanceInfo } from '../sync.ports';
-import { RedisConnections } from './redis-connections';
+import { RedisConnections } from './connections.redis';
 
 /** Records the heartbeat in a sorted set scored by Redis's own clock, never a replica's. */
 const BEAT = `

@@ -1,5 +1,6 @@
 import { Counters, TakeResult } from '../sync.ports';
-import { RedisConnections } from './redis-connections';
+import { wholeMs, wholeNumber } from '../shared/arguments';
+import { RedisConnections } from './connections.redis';
 
 /** Adds to the window's count, starting the window on its first count; returns { total, ms left }. */
 const INCR = `
@@ -29,6 +30,8 @@ export class RedisCounters extends Counters {
   }
 
   async incr(key: string, by: number, windowMs: number): Promise<number> {
+    wholeNumber('by', by, 0);
+    wholeMs('windowMs', windowMs);
     const [total] = (await this.redis.run('counters', 'incr', () =>
       this.redis.script(INCR, [this.redis.key(`counter:${key}`)], [by, windowMs]),
     )) as [number, number];
@@ -36,6 +39,9 @@ export class RedisCounters extends Counters {
   }
 
   async take(key: string, limit: number, windowMs: number, cost = 1): Promise<TakeResult> {
+    wholeNumber('limit', limit, 0);
+    wholeMs('windowMs', windowMs);
+    wholeNumber('cost', cost, 1);
     const [allowed, remaining, resetMs] = (await this.redis.run('counters', 'take', () =>
       this.redis.script(TAKE, [this.redis.key(`counter:${key}`)], [limit, windowMs, cost]),
     )) as [number, number, number];

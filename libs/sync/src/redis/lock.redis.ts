@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { wholeMs } from '../shared/arguments';
 import { Lock } from '../sync.ports';
-import { RedisConnections } from './redis-connections';
+import { RedisConnections } from './connections.redis';
 
 const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
@@ -12,12 +13,14 @@ export class RedisLock extends Lock {
   }
 
   async acquire(key: string, ttlMs: number): Promise<string | null> {
+    wholeMs('ttlMs', ttlMs);
     const token = randomUUID();
     const taken = await this.redis.run('lock', 'acquire', () => this.redis.command.set(this.redis.key(`lock:${key}`), token, 'PX', ttlMs, 'NX'));
     return taken === 'OK' ? token : null;
   }
 
   async extend(key: string, token: string, ttlMs: number): Promise<boolean> {
+    wholeMs('ttlMs', ttlMs);
     const done = await this.redis.run('lock', 'extend', () => this.redis.script(EXTEND, [this.redis.key(`lock:${key}`)], [token, ttlMs]));
     return done === 1;
   }

@@ -1,6 +1,6 @@
-import { LocalFanout } from '../memory/pubsub.memory';
+import { LocalFanout } from '../shared/fanout';
 import { MessageHandler, PubSub } from '../sync.ports';
-import { RedisConnections } from './redis-connections';
+import { RedisConnections } from './connections.redis';
 
 interface Envelope {
   /** The publishing instance, which already delivered it locally. */
@@ -45,6 +45,15 @@ export class RedisPubSub extends PubSub {
   }
 
   /**
+   * Sends JSON already made to other replicas only (no local delivery) and answers how many subscriber
+   * connections received it: 0 means nobody listens on that channel.
+   */
+  async sendJson(channel: string, json: string): Promise<number> {
+    const [full, data] = this.envelope(channel, json);
+    return this.redis.run('pubsub', 'publish', () => this.redis.publisher.publish(full, data));
+  }
+
+  /**
    * The Redis channel and payload for a message already serialised as JSON, for senders that publish
    * inside a transaction of their own.
    */
@@ -56,7 +65,15 @@ export class RedisPubSub extends PubSub {
     const prefix = this.redis.key('ps:');
     if (!full.startsWith(prefix) || data.startsWith(this.ownOrigin)) return;
     const channel = full.slice(prefix.length);
-    if (this.fanout.has(channel)) this.fanout.deliverOwned(channel, (JSON.parse(data) as Envelope).m);
+    if (!this.fanout.has(channel)) return;
+    let envelope: Envelope;
+    try {
+      envelope = JSON.parse(data) as Envelope;
+    } catch {
+      // Another version or a stray publisher must not take this process down.
+      return this.redis.countFailure('pubsub', 'unreadable_message');
+    }
+    this.fanout.deliverOwned(channel, envelope.m);
   }
 
   private async resubscribe(): Promise<void> {

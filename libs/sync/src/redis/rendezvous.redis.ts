@@ -1,6 +1,6 @@
 import { Rendezvous } from '../sync.ports';
 import { Waiters } from '../shared/waiters';
-import { RedisConnections } from './redis-connections';
+import { RedisConnections } from './connections.redis';
 import { RedisPubSub } from './pubsub.redis';
 
 const CHANNEL = '__rendezvous';

@@ -1,11 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import { Redis, RedisOptions } from 'ioredis';
+import { Redis, RedisOptions, ReplyError } from 'ioredis';
 import { SyncUnavailableError } from '../sync.errors';
 import { SyncMetrics } from '../sync.metrics';
 import type { SyncModuleOptions } from '../sync.options';
 
 const RECONNECT_CAP_MS = 2000;
+/** Error replies that mean "not now" rather than "wrong call". */
+const UNAVAILABLE_REPLY = /^(LOADING|READONLY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS|NOAUTH|WRONGPASS)/;
 const QUIT_TIMEOUT_MS = 2000;
 
 /**
@@ -17,6 +19,9 @@ export class RedisConnections {
   private readonly whenSubscriberReady: Array<() => void> = [];
   private wasUp = false;
   private closing = false;
+  /** Set when a connection did not answer the last PING: a hung or partitioned Redis keeps sockets open. */
+  private unresponsive = false;
+  private watchdog?: NodeJS.Timeout;
   private readonly scripts = new Map<string, string>();
 
   private constructor(
@@ -26,8 +31,10 @@ export class RedisConnections {
     private readonly prefix: string,
     private readonly metrics: SyncMetrics,
   ) {
-    this.command.on('ready', () => this.changed(true));
-    for (const event of ['close', 'reconnecting', 'end']) this.command.on(event, () => this.changed(false));
+    for (const connection of this.all()) {
+      connection.on('ready', () => this.changed(this.up));
+      for (const event of ['close', 'reconnecting', 'end']) connection.on(event, () => this.changed(false));
+    }
     this.subscriber.on('ready', () => this.whenSubscriberReady.forEach((run) => run()));
     for (const connection of [command, publisher, subscriber]) connection.on('error', () => undefined); // state is tracked above
   }
@@ -44,7 +51,35 @@ export class RedisConnections {
   }
 
   get up(): boolean {
-    return this.command.status === 'ready';
+    return !this.unresponsive && this.all().every((connection) => connection.status === 'ready');
+  }
+
+  /**
+   * PINGs the three connections every `intervalMs`. One that does not answer within the command timeout
+   * is dropped and reconnected (its subscriptions restored on 'ready'), and coordination reads as degraded
+   * until all answer again.
+   */
+  startWatchdog(intervalMs: number): void {
+    this.watchdog = setInterval(() => void this.probe(), intervalMs);
+    this.watchdog.unref();
+  }
+
+  private async probe(): Promise<void> {
+    const ready = this.all().filter((connection) => connection.status === 'ready');
+    const results = await Promise.allSettled(ready.map((connection) => connection.ping()));
+    const silent = ready.filter((_, i) => results[i]!.status === 'rejected');
+    for (const connection of silent) connection.disconnect(true);
+    this.unresponsive = silent.length > 0;
+    this.changed(this.up);
+  }
+
+  private all(): Redis[] {
+    return [this.command, this.publisher, this.subscriber];
+  }
+
+  /** Counts something that went wrong outside a call, such as a message that could not be read. */
+  countFailure(primitive: string, op: string): void {
+    this.metrics.failures.inc({ primitive, op });
   }
 
   /** A key or channel name with REDIS_KEY_PREFIX. */
@@ -64,6 +99,8 @@ export class RedisConnections {
       return await work();
     } catch (error) {
       this.metrics.failures.inc(labels);
+      // An error reply is a bug in the call, not an outage — unless Redis says it cannot serve right now.
+      if (error instanceof ReplyError && !UNAVAILABLE_REPLY.test((error as Error).message)) throw error;
       throw new SyncUnavailableError(`${primitive}.${op}`, error);
     } finally {
       stop();
@@ -87,6 +124,7 @@ export class RedisConnections {
 
   async close(): Promise<void> {
     this.closing = true;
+    clearInterval(this.watchdog);
     await Promise.all(
       [this.command, this.publisher, this.subscriber].map((connection) =>
         Promise.race([connection.quit().catch(() => undefined), new Promise((done) => setTimeout(done, QUIT_TIMEOUT_MS).unref())]).finally(() =>
@@ -115,6 +153,7 @@ function connectionOptions(options: SyncModuleOptions, name: string): RedisOptio
     maxRetriesPerRequest: 0,
     autoResubscribe: false,
     commandTimeout: options.commandTimeoutMs,
+    keepAlive: 5000,
     connectTimeout: Math.max(options.commandTimeoutMs, 1000),
     retryStrategy: (attempt) => Math.min(attempt * 100, RECONNECT_CAP_MS),
     username: url.username ? decodeURIComponent(url.username) : undefined,
