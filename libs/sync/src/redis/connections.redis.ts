@@ -34,9 +34,9 @@ export class RedisConnections {
     for (const connection of this.all()) {
       connection.on('ready', () => this.changed(this.up));
       for (const event of ['close', 'reconnecting', 'end']) connection.on(event, () => this.changed(false));
+      connection.on('error', () => undefined); // reported through the state changes above, not per error
     }
     this.subscriber.on('ready', () => this.whenSubscriberReady.forEach((run) => run()));
-    for (const connection of [command, publisher, subscriber]) connection.on('error', () => undefined); // state is tracked above
   }
 
   /** Connects all three; an unreachable Redis leaves them reconnecting in the background. */
@@ -44,7 +44,7 @@ export class RedisConnections {
     const make = (role: string) => new Redis(connectionOptions(options, `${options.instanceId}:${role}`));
     const connections = new RedisConnections(make('command'), make('publish'), make('subscribe'), options.keyPrefix, metrics);
     metrics.degraded.set(1);
-    const results = await Promise.allSettled([connections.command, connections.publisher, connections.subscriber].map((c) => c.connect()));
+    const results = await Promise.allSettled(connections.all().map((connection) => connection.connect()));
     const failed = results.find((result) => result.status === 'rejected');
     if (failed) connections.logger.warn({ err: (failed as PromiseRejectedResult).reason }, 'Redis is unreachable; running degraded until it answers');
     return connections;
@@ -91,7 +91,10 @@ export class RedisConnections {
     this.whenSubscriberReady.push(run);
   }
 
-  /** Runs one operation with metrics; any Redis failure becomes SyncUnavailableError. */
+  /**
+   * Runs one operation with metrics. A connection failure or timeout becomes SyncUnavailableError; an
+   * error reply is the caller's bug and is thrown as is, unless Redis says it cannot serve right now.
+   */
   async run<T>(primitive: string, op: string, work: () => Promise<T>): Promise<T> {
     const labels = { primitive, op };
     const stop = this.metrics.duration.startTimer(labels);
