@@ -1,0 +1,73 @@
+import { createHmac } from 'node:crypto';
+import { Curve, proto, S_WHATSAPP_NET, WA_ADV_ACCOUNT_SIG_PREFIX, type BinaryNode } from 'baileys';
+import type { Account, LinkedDevice } from './accounts';
+
+const QR_PREFIX = 'https://wa.me/settings/linked_devices#';
+
+/** The fields a phone reads from a companion's QR. */
+export interface PairingQr {
+  ref: string;
+  noiseKey: Buffer;
+  identityKey: Buffer;
+  advSecret: Buffer;
+}
+
+/** Accepts rc14's `https://wa.me/settings/linked_devices#ref,…` and the older bare `ref,…` form. */
+export function parsePairingQr(qr: string): PairingQr {
+  const body = qr.startsWith(QR_PREFIX) ? qr.slice(QR_PREFIX.length) : qr;
+  const [ref, noiseKey, identityKey, advSecret] = body.split(',');
+  if (!ref || !noiseKey || !identityKey || !advSecret) {
+    throw new Error(`not a pairing QR (expected ref,noiseKey,identityKey,advSecret): ${qr.slice(0, 80)}`);
+  }
+  return {
+    ref,
+    noiseKey: Buffer.from(noiseKey, 'base64'),
+    identityKey: Buffer.from(identityKey, 'base64'),
+    advSecret: Buffer.from(advSecret, 'base64'),
+  };
+}
+
+/**
+ * The `pair-success` iq the server relays after the phone scanned: the phone signs the companion's
+ * identity with its account key and MACs the result with the QR's adv secret, which is what Baileys'
+ * `configureSuccessfulPairing` verifies.
+ */
+export function buildPairSuccess(id: string, account: Account, device: LinkedDevice, qr: PairingQr): BinaryNode {
+  const deviceDetails = proto.ADVDeviceIdentity.encode({
+    rawId: device.device,
+    timestamp: Math.floor(Date.now() / 1000),
+    keyIndex: device.device,
+  }).finish();
+  const accountSignature = Curve.sign(
+    account.accountKeyPair.private,
+    Buffer.concat([WA_ADV_ACCOUNT_SIG_PREFIX, deviceDetails, qr.identityKey]),
+  );
+  const details = proto.ADVSignedDeviceIdentity.encode({
+    details: deviceDetails,
+    accountSignatureKey: account.accountKeyPair.public,
+    accountSignature,
+  }).finish();
+  const hmac = createHmac('sha256', qr.advSecret).update(details).digest();
+  const deviceIdentity = proto.ADVSignedDeviceIdentityHMAC.encode({ details, hmac }).finish();
+  return {
+    tag: 'iq',
+    attrs: { from: S_WHATSAPP_NET, type: 'set', id },
+    content: [
+      {
+        tag: 'pair-success',
+        attrs: {},
+        content: [
+          { tag: 'device-identity', attrs: {}, content: deviceIdentity },
+          { tag: 'platform', attrs: { name: 'smbi' } },
+          {
+            tag: 'device',
+            attrs: {
+              jid: `${account.phone}:${device.device}@s.whatsapp.net`,
+              lid: `${account.lid}:${device.device}@lid`,
+            },
+          },
+        ],
+      },
+    ],
+  };
+}

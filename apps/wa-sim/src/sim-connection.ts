@@ -1,0 +1,118 @@
+import { decodeBinaryNode, encodeBinaryNode, type BinaryNode, type proto } from 'baileys';
+import { WebSocket } from 'ws';
+import { encodeFrame, FrameReader } from './frames';
+import { NoiseResponder, type TransportCipher } from './noise-responder';
+import type { ServerIdentity } from './server-identity';
+
+/** What a connection reports upwards; the server decides what each means for the account. */
+export interface ConnectionEvents {
+  onHandshake(connection: SimConnection, payload: proto.ClientPayload): void;
+  onStanza(connection: SimConnection, node: BinaryNode): void;
+  onClosed(connection: SimConnection): void;
+  onProtocolError(connection: SimConnection, err: unknown): void;
+}
+
+type Phase = 'hello' | 'finish' | 'transport' | 'closed';
+
+/**
+ * One client socket: frames, the noise handshake, then binary nodes inside transport encryption.
+ * Frames are processed strictly in order because transport counters advance per frame and
+ * `decodeBinaryNode` is async.
+ */
+export class SimConnection {
+  private phase: Phase = 'hello';
+  private readonly reader = new FrameReader();
+  private readonly noise: NoiseResponder;
+  private transport?: TransportCipher;
+  private inbound: Promise<void> = Promise.resolve();
+  private nextId = 1;
+  /** Set once the client has identified itself; `<user>:<device>` for a login, undefined while registering. */
+  payload?: proto.ClientPayload;
+
+  constructor(
+    readonly id: number,
+    private readonly socket: WebSocket,
+    identity: ServerIdentity,
+    private readonly events: ConnectionEvents,
+  ) {
+    this.noise = new NoiseResponder(identity);
+    socket.on('message', (data) => {
+      this.inbound = this.inbound.then(() => this.receive(data)).catch((err: unknown) => this.fail(err));
+    });
+    socket.on('close', () => this.markClosed());
+    socket.on('error', () => this.markClosed());
+  }
+
+  get isOpen(): boolean {
+    return this.phase === 'transport';
+  }
+
+  /** Stanza ids the sim originates; distinct from the client's own tag prefix. */
+  generateId(): string {
+    return `sim-${this.id}-${this.nextId++}`;
+  }
+
+  async send(node: BinaryNode): Promise<void> {
+    if (!this.transport || this.phase !== 'transport') {
+      throw new Error(`connection ${this.id} is not in transport phase (${this.phase})`);
+    }
+    const frame = encodeFrame(this.transport.encrypt(encodeBinaryNode(node)));
+    await new Promise<void>((resolve, reject) =>
+      this.socket.send(frame, (err) => (err ? reject(err) : resolve())),
+    );
+  }
+
+  close(): void {
+    if (this.phase === 'closed') return;
+    this.socket.close();
+    this.markClosed();
+  }
+
+  /** For shutdown: a graceful close would wait up to 30 s for a client that may never answer. */
+  terminate(): void {
+    this.socket.terminate();
+    this.markClosed();
+  }
+
+  private async receive(data: Buffer): Promise<void> {
+    for (const frame of this.reader.push(data)) {
+      if (this.phase === 'closed') return;
+      await this.receiveFrame(frame);
+    }
+  }
+
+  private async receiveFrame(frame: Buffer): Promise<void> {
+    switch (this.phase) {
+      case 'hello':
+        this.socket.send(encodeFrame(this.noise.answerHello(frame)));
+        this.phase = 'finish';
+        return;
+      case 'finish': {
+        const { payload, transport } = this.noise.finish(frame);
+        this.transport = transport;
+        this.payload = payload;
+        this.phase = 'transport';
+        this.events.onHandshake(this, payload);
+        return;
+      }
+      case 'transport': {
+        const node = await decodeBinaryNode(this.transport!.decrypt(frame));
+        this.events.onStanza(this, node);
+        return;
+      }
+    }
+  }
+
+  /** A protocol violation ends the socket the way WhatsApp does: without explanation. */
+  private fail(err: unknown): void {
+    this.events.onProtocolError(this, err);
+    this.socket.terminate();
+    this.markClosed();
+  }
+
+  private markClosed(): void {
+    if (this.phase === 'closed') return;
+    this.phase = 'closed';
+    this.events.onClosed(this);
+  }
+}
