@@ -1,4 +1,5 @@
 import { TenantsAndApiKeys1763848800000 } from './1763848800000-tenants-and-api-keys';
+import { SessionsAndAuthState1763900000000 } from './1763900000000-sessions-and-auth-state';
 
 /** Every migration, oldest first. The same list runs on PGlite and PostgreSQL. */
-export const MIGRATIONS = [TenantsAndApiKeys1763848800000];
+export const MIGRATIONS = [TenantsAndApiKeys1763848800000, SessionsAndAuthState1763900000000];
