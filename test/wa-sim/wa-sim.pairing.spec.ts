@@ -1,66 +1,7 @@
-import makeWASocket, {
-  DisconnectReason,
-  INITIAL_PREKEY_COUNT,
-  initAuthCreds,
-  jidDecode,
-  type AuthenticationCreds,
-  type AuthenticationState,
-  type ConnectionState,
-} from 'baileys';
-import pino from 'pino';
+import { DisconnectReason, INITIAL_PREKEY_COUNT, jidDecode } from 'baileys';
 import { WaSimServer } from '../../apps/wa-sim/src/wa-sim.server';
+import { connect, memoryAuthState, nextUpdate, opened, type Socket } from './baileys-client';
 import { unrefPreKeyUploadTimers } from './baileys-timers';
-
-/** Signal keys in a Map: all a single test run needs, and nothing outlives it. */
-function memoryAuthState(creds: AuthenticationCreds = initAuthCreds()): AuthenticationState {
-  const store = new Map<string, unknown>();
-  return {
-    creds,
-    keys: {
-      get: async (type, ids) =>
-        Object.fromEntries(ids.map((id) => [id, store.get(`${type}/${id}`)]).filter(([, v]) => v !== undefined)),
-      set: async (data) => {
-        for (const [type, values] of Object.entries(data)) {
-          for (const [id, value] of Object.entries(values ?? {})) {
-            if (value === null || value === undefined) store.delete(`${type}/${id}`);
-            else store.set(`${type}/${id}`, value);
-          }
-        }
-      },
-    },
-  };
-}
-
-type Socket = ReturnType<typeof makeWASocket>;
-
-function connect(port: number, auth: AuthenticationState, qrTimeout?: number): Socket {
-  return makeWASocket({
-    qrTimeout,
-    waWebSocketUrl: `ws://127.0.0.1:${port}/ws/chat`,
-    auth,
-    markOnlineOnConnect: false,
-    syncFullHistory: false,
-    fireInitQueries: false,
-    logger: pino({ level: 'silent' }),
-  });
-}
-
-/** Resolves with the first connection.update that `pick` accepts; rejects if the socket closes first. */
-function nextUpdate<T>(socket: Socket, pick: (u: Partial<ConnectionState>) => T | undefined, timeoutMs = 20_000): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no matching connection.update within ${timeoutMs} ms`)), timeoutMs);
-    socket.ev.on('connection.update', (update) => {
-      const picked = pick(update);
-      if (picked !== undefined) {
-        clearTimeout(timer);
-        resolve(picked);
-      } else if (update.connection === 'close') {
-        clearTimeout(timer);
-        reject(update.lastDisconnect?.error ?? new Error('connection closed'));
-      }
-    });
-  });
-}
 
 describe('wa-sim with an unmodified Baileys client', () => {
   let sim: WaSimServer;
@@ -97,7 +38,7 @@ describe('wa-sim with an unmodified Baileys client', () => {
     expect(noiseKey).toBe(Buffer.from(auth.creds.noiseKey.public).toString('base64'));
     expect(identityKey).toBe(Buffer.from(auth.creds.signedIdentityKey.public).toString('base64'));
     expect(advSecret).toBe(auth.creds.advSecretKey);
-    expect(sim.stats()).toMatchObject({ registrations: 1, logins: 0, liveConnections: 1 });
+    expect(sim.stats()).toMatchObject({ registrations: 1, logins: 0, live: 1 });
   });
 
   it('pairs on scan, restarts with 515 and logs in on the phone number', async () => {
@@ -124,10 +65,10 @@ describe('wa-sim with an unmodified Baileys client', () => {
 
     const loggedIn = connect(port, auth);
     sockets.push(loggedIn);
-    await nextUpdate(loggedIn, (u) => (u.connection === 'open' ? true : undefined));
+    await nextUpdate(loggedIn, opened);
 
     expect(jidDecode(auth.creds.me!.id)).toMatchObject({ user: '15550001111', device: 1 });
-    expect(sim.stats()).toMatchObject({ registrations: 1, logins: 1, liveConnections: 1 });
+    expect(sim.stats()).toMatchObject({ registrations: 1, logins: 1, live: 1 });
     // A new device starts with no pre-keys on the server, so Baileys uploads its initial batch.
     expect(sim.accounts.findDevice('15550001111', 1)?.preKeyCount).toBe(INITIAL_PREKEY_COUNT);
   });

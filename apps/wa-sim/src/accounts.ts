@@ -16,6 +16,10 @@ export interface Account {
   lid: string;
   accountKeyPair: KeyPair;
   devices: Map<number, LinkedDevice>;
+  /** The highest device number ever linked, so an unlinked device's number is not reused. */
+  lastDevice: number;
+  /** Logins that replaced a live connection of this account. */
+  conflicts: number;
 }
 
 /** Accounts live only in memory: a restarted sim is a fresh WhatsApp, and every device must pair again. */
@@ -34,7 +38,7 @@ export class AccountRegistry {
   ensure(phone: string): Account {
     let account = this.byPhone.get(phone);
     if (!account) {
-      account = { phone, lid: randomLid(), accountKeyPair: Curve.generateKeyPair(), devices: new Map() };
+      account = { phone, lid: randomLid(), accountKeyPair: Curve.generateKeyPair(), devices: new Map(), lastDevice: 0, conflicts: 0 };
       this.byPhone.set(phone, account);
     }
     return account;
@@ -42,10 +46,15 @@ export class AccountRegistry {
 
   /** Device 0 is the phone itself, so companions count from 1, never reusing a number. */
   linkDevice(account: Account, identityKey: Buffer): LinkedDevice {
-    const device = Math.max(0, ...account.devices.keys()) + 1;
+    const device = ++account.lastDevice;
     const linked: LinkedDevice = { device, identityKey, preKeyCount: 0 };
     account.devices.set(device, linked);
     return linked;
+  }
+
+  /** The phone unlinks a companion; its number is never handed out again. */
+  unlinkDevice(account: Account, device: number): void {
+    account.devices.delete(device);
   }
 
   list(): Account[] {

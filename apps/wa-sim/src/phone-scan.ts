@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { Curve, proto, S_WHATSAPP_NET, WA_ADV_ACCOUNT_SIG_PREFIX, type BinaryNode } from 'baileys';
 import type { Account, LinkedDevice } from './accounts';
+import { invalidField } from './wa-sim.errors';
 
 const QR_PREFIX = 'https://wa.me/settings/linked_devices#';
 
@@ -17,7 +18,7 @@ export function parsePairingQr(qr: string): PairingQr {
   const body = qr.startsWith(QR_PREFIX) ? qr.slice(QR_PREFIX.length) : qr;
   const [ref, noiseKey, identityKey, advSecret] = body.split(',');
   if (!ref || !noiseKey || !identityKey || !advSecret) {
-    throw new Error(`not a pairing QR (expected ref,noiseKey,identityKey,advSecret): ${qr.slice(0, 80)}`);
+    throw invalidField('qr', `a pairing QR (ref,noiseKey,identityKey,advSecret), got "${qr.slice(0, 80)}"`);
   }
   return {
     ref,

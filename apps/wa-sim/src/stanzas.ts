@@ -48,3 +48,19 @@ export function uploadedPreKeyCount(node: BinaryNode): number {
   const list = getBinaryNodeChild(node, 'list');
   return Array.isArray(list?.content) ? list.content.length : 0;
 }
+
+/**
+ * Sent to the older socket when the same account logs in elsewhere. Without a `code` attribute rc14
+ * maps the `conflict` child to DisconnectReason.connectionReplaced (440).
+ */
+export function connectionReplaced(): BinaryNode {
+  return { tag: 'stream:error', attrs: {}, content: [{ tag: 'conflict', attrs: { type: 'replaced' } }] };
+}
+
+/**
+ * Sent to a live device the phone unlinked. rc14 takes the status from the `code` attribute (401,
+ * loggedOut) before looking at the child.
+ */
+export function deviceRemoved(): BinaryNode {
+  return { tag: 'stream:error', attrs: { code: '401' }, content: [{ tag: 'conflict', attrs: { type: 'device_removed' } }] };
+}

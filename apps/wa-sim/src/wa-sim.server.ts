@@ -3,19 +3,16 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getBinaryNodeChild, type BinaryNode, type proto } from 'baileys';
 import { WebSocketServer } from 'ws';
-import { AccountRegistry } from './accounts';
+import { AccountRegistry, type Account } from './accounts';
+import { answerIq } from './iq-answers';
+import { LiveConnections } from './live-connections';
+import { PendingReplies } from './pending-replies';
 import { buildPairSuccess, parsePairingQr } from './phone-scan';
 import { createServerIdentity, type ServerIdentity } from './server-identity';
 import { SimConnection, type ConnectionEvents } from './sim-connection';
-import {
-  firstChildTag,
-  iqResult,
-  loginFailure,
-  loginSuccess,
-  pairDevice,
-  restartRequired,
-  uploadedPreKeyCount,
-} from './stanzas';
+import { connectionReplaced, deviceRemoved, loginFailure, loginSuccess, pairDevice, restartRequired } from './stanzas';
+import { WaSimController } from './wa-sim.controller';
+import { unknownAccount, WaSimError } from './wa-sim.errors';
 
 export interface WaSimOptions {
   /** @default '127.0.0.1' */
@@ -33,7 +30,22 @@ export interface WaSimOptions {
 export interface WaSimStats {
   registrations: number;
   logins: number;
-  liveConnections: number;
+  /** Connections past the handshake and not yet closed, registering devices included. */
+  live: number;
+  /** Logins that replaced a live connection of the same account, over all accounts. */
+  conflicts: number;
+  /** Messages sent to each recipient jid; the sim does not relay messages yet, so it stays empty. */
+  messagesByRecipient: Record<string, number>;
+}
+
+/** An account as the control API lists it. */
+export interface AccountSummary {
+  phone: string;
+  /** Linked companion device numbers. */
+  devices: number[];
+  /** Logged-in connections of this account: 0 or 1, as WhatsApp keeps one per account. */
+  live: number;
+  conflicts: number;
 }
 
 /** The result of a phone scanning a companion's QR. */
@@ -44,31 +56,30 @@ export interface PairedDevice {
 
 const WS_PATH = '/ws/chat';
 
-interface PendingReply {
-  connection: SimConnection;
-  settle(outcome: BinaryNode | Error): void;
-}
-
 /** WhatsApp Web's server side on loopback: enough of it that an unmodified Baileys pairs and logs in. */
 export class WaSimServer implements ConnectionEvents {
   readonly accounts = new AccountRegistry();
   private readonly identity: ServerIdentity = createServerIdentity();
   private readonly connections = new Set<SimConnection>();
+  private readonly live = new LiveConnections();
   /** QR ref → the registering connection that showed it. */
   private readonly refs = new Map<string, SimConnection>();
-  /** `<connection id>/<iq id>` → who awaits the client's answer to a sim-originated iq. */
-  private readonly awaitingReply = new Map<string, PendingReply>();
+  private readonly replies: PendingReplies;
   private http?: Server;
   private wss?: WebSocketServer;
   private nextConnectionId = 1;
   private registrations = 0;
   private logins = 0;
+  private conflicts = 0;
 
-  constructor(private readonly options: WaSimOptions = {}) {}
+  constructor(private readonly options: WaSimOptions = {}) {
+    this.replies = new PendingReplies(options.replyTimeoutMs ?? 10_000);
+  }
 
-  /** @returns the port actually bound */
+  /** Serves the WebSocket on `/ws/chat` and the control API on every other path of the same port. @returns the port actually bound */
   async start(): Promise<number> {
-    const http = createServer((_req, res) => res.writeHead(404).end());
+    const controller = new WaSimController(this, (event) => this.log(event));
+    const http = createServer((req, res) => controller.handle(req, res));
     const wss = new WebSocketServer({ server: http, path: WS_PATH });
     wss.on('connection', (socket) => {
       this.connections.add(new SimConnection(this.nextConnectionId++, socket, this.identity, this));
@@ -94,7 +105,17 @@ export class WaSimServer implements ConnectionEvents {
   }
 
   stats(): WaSimStats {
-    return { registrations: this.registrations, logins: this.logins, liveConnections: this.liveConnections().length };
+    const live = [...this.connections].filter((connection) => connection.isOpen).length;
+    return { registrations: this.registrations, logins: this.logins, live, conflicts: this.conflicts, messagesByRecipient: {} };
+  }
+
+  listAccounts(): AccountSummary[] {
+    return this.accounts.list().map((account) => ({
+      phone: account.phone,
+      devices: [...account.devices.keys()],
+      live: this.live.count(account.phone),
+      conflicts: account.conflicts,
+    }));
   }
 
   /** Whether `ref` is in a QR that a still-connected registering device may be showing. */
@@ -109,11 +130,11 @@ export class WaSimServer implements ConnectionEvents {
   async scanQr(qr: string, phone: string): Promise<PairedDevice> {
     const scanned = parsePairingQr(qr);
     const connection = this.refs.get(scanned.ref);
-    if (!connection?.isOpen) throw new Error(`no registering device shows ref ${scanned.ref}`);
+    if (!connection?.isOpen) throw new WaSimError('unknown_ref', 404, `no registering device shows ref ${scanned.ref}`);
     const account = this.accounts.ensure(phone);
     const device = this.accounts.linkDevice(account, scanned.identityKey);
     const id = connection.generateId();
-    const reply = this.awaitReply(connection, id);
+    const reply = this.replies.await(connection, id);
     await connection.send(buildPairSuccess(id, account, device, scanned));
     const answer = await reply;
     if (!getBinaryNodeChild(answer, 'pair-device-sign')) {
@@ -125,6 +146,25 @@ export class WaSimServer implements ConnectionEvents {
     return { jid: `${phone}:${device.device}@s.whatsapp.net`, lid: `${account.lid}:${device.device}@lid` };
   }
 
+  /**
+   * The phone unlinks `device` (every companion when omitted): a live connection of it is told with a
+   * 401 stream error and closed, and later logins of it are refused with 401.
+   * @returns the device numbers unlinked
+   */
+  async logoutDevice(phone: string, device?: number): Promise<number[]> {
+    const account = this.accounts.find(phone);
+    if (!account) throw unknownAccount(phone);
+    const removed = device === undefined ? [...account.devices.keys()] : [device];
+    if (device !== undefined && !account.devices.has(device)) {
+      throw new WaSimError('unknown_device', 404, `account ${phone} has no device ${device}`);
+    }
+    for (const number of removed) this.accounts.unlinkDevice(account, number);
+    const live = this.live.find(phone);
+    if (live && removed.includes(live.payload?.device ?? 0)) await this.kick(live, deviceRemoved());
+    this.log({ event: 'logout', phone, devices: removed });
+    return removed;
+  }
+
   onHandshake(connection: SimConnection, payload: proto.ClientPayload): void {
     const reply = payload.devicePairingData ? this.register(connection) : this.login(connection, payload);
     reply.catch((err: unknown) => this.log({ event: 'send-failed', connection: connection.id, err: String(err) }));
@@ -132,23 +172,20 @@ export class WaSimServer implements ConnectionEvents {
 
   onStanza(connection: SimConnection, node: BinaryNode): void {
     if (node.tag !== 'iq') return;
-    const { type, id } = node.attrs;
-    if (type === 'result' || type === 'error') {
-      const key = `${connection.id}/${id}`;
-      this.awaitingReply.get(key)?.settle(node);
+    if (node.attrs.type === 'result' || node.attrs.type === 'error') {
+      this.replies.answer(connection, node);
       return;
     }
     connection
-      .send(this.answerIq(connection, node))
+      .send(answerIq(node, this.deviceOf(connection)))
       .catch((err: unknown) => this.log({ event: 'send-failed', connection: connection.id, err: String(err) }));
   }
 
   onClosed(connection: SimConnection): void {
     this.connections.delete(connection);
+    this.live.release(connection);
     this.forgetRefs(connection);
-    for (const pending of this.awaitingReply.values()) {
-      if (pending.connection === connection) pending.settle(new Error(`connection ${connection.id} closed before answering`));
-    }
+    this.replies.abandon(connection);
   }
 
   onProtocolError(connection: SimConnection, err: unknown): void {
@@ -171,21 +208,27 @@ export class WaSimServer implements ConnectionEvents {
       return;
     }
     this.logins++;
+    const replaced = this.live.claim(phone, connection);
+    if (replaced) await this.replace(account, replaced, connection);
     await connection.send(loginSuccess(`${account.lid}@lid`));
   }
 
-  private answerIq(connection: SimConnection, iq: BinaryNode): BinaryNode {
-    if (iq.attrs.xmlns !== 'encrypt') return iqResult(iq);
-    const device = this.deviceOf(connection);
-    switch (firstChildTag(iq)) {
-      case 'count':
-        return iqResult(iq, [{ tag: 'count', attrs: { value: String(device?.preKeyCount ?? 0) } }]);
-      case 'digest':
-        // Baileys only checks that a digest is present; without one it re-uploads every login.
-        return iqResult(iq, [{ tag: 'digest', attrs: {} }]);
-      default:
-        if (device && getBinaryNodeChild(iq, 'list')) device.preKeyCount += uploadedPreKeyCount(iq);
-        return iqResult(iq);
+  /** The older connection learns it was replaced before the newer one is told it is in. */
+  private async replace(account: Account, older: SimConnection, newer: SimConnection): Promise<void> {
+    account.conflicts++;
+    this.conflicts++;
+    this.log({ event: 'conflict', phone: account.phone, replaced: older.id, by: newer.id });
+    await this.kick(older, connectionReplaced());
+  }
+
+  /** Sends a parting stream error; the socket closes even if the send fails. */
+  private async kick(connection: SimConnection, parting: BinaryNode): Promise<void> {
+    try {
+      await connection.send(parting);
+    } catch (err) {
+      this.log({ event: 'send-failed', connection: connection.id, err: String(err) });
+    } finally {
+      connection.close();
     }
   }
 
@@ -195,30 +238,8 @@ export class WaSimServer implements ConnectionEvents {
     return this.accounts.findDevice(String(payload.username ?? ''), payload.device ?? 0);
   }
 
-  private awaitReply(connection: SimConnection, id: string): Promise<BinaryNode> {
-    const key = `${connection.id}/${id}`;
-    const timeoutMs = this.options.replyTimeoutMs ?? 10_000;
-    return new Promise<BinaryNode>((resolve, reject) => {
-      const settle = (outcome: BinaryNode | Error) => {
-        clearTimeout(timer);
-        this.awaitingReply.delete(key);
-        if (outcome instanceof Error) reject(outcome);
-        else resolve(outcome);
-      };
-      const timer = setTimeout(
-        () => settle(new Error(`no answer to iq ${id} on connection ${connection.id} within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      this.awaitingReply.set(key, { connection, settle });
-    });
-  }
-
   private forgetRefs(connection: SimConnection): void {
     for (const [ref, owner] of this.refs) if (owner === connection) this.refs.delete(ref);
-  }
-
-  private liveConnections(): SimConnection[] {
-    return [...this.connections].filter((connection) => connection.isOpen);
   }
 
   private log(event: Record<string, unknown>): void {

@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { invalidField, WaSimError } from './wa-sim.errors';
+import type { WaSimServer } from './wa-sim.server';
+
+/** Bodies are a QR string and a phone number; anything near this size is not a control request. */
+const MAX_BODY_BYTES = 64 * 1024;
+const PHONE = /^\d{5,20}$/;
+
+type Sim = Pick<WaSimServer, 'scanQr' | 'logoutDevice' | 'listAccounts' | 'stats'>;
+
+/**
+ * The sim's HTTP control API, beside the WebSocket on the same port: what a test does as the phone
+ * (scan, log a device out) and what it reads back (accounts, stats). Errors are
+ * `{ error: { code, message } }`; a 500 answers only an error id and logs the rest.
+ */
+export class WaSimController {
+  constructor(
+    private readonly sim: Sim,
+    private readonly log: (event: Record<string, unknown>) => void = () => {},
+  ) {}
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    this.route(req)
+      .then((body) => reply(res, 200, body))
+      .catch((err: unknown) => {
+        if (err instanceof WaSimError) return reply(res, err.status, { error: { code: err.code, message: err.message } });
+        const id = randomUUID();
+        this.log({ event: 'http-error', id, method: req.method, url: req.url, err: String(err) });
+        reply(res, 500, { error: { code: 'internal', message: `internal error ${id}` } });
+      });
+  }
+
+  private async route(req: IncomingMessage): Promise<unknown> {
+    const path = new URL(req.url ?? '/', 'http://sim').pathname;
+    const logout = /^\/accounts\/([^/]+)\/logout$/.exec(path);
+    if (req.method === 'POST' && path === '/scan') {
+      const body = await readJsonObject(req);
+      const qr = body.qr;
+      const phone = body.phone;
+      if (typeof qr !== 'string' || qr.length === 0) throw invalidField('qr', 'a non-empty string');
+      if (typeof phone !== 'string' || !PHONE.test(phone)) throw invalidField('phone', 'a string of 5 to 20 digits');
+      const { jid } = await this.sim.scanQr(qr, phone);
+      return { jid };
+    }
+    if (req.method === 'POST' && logout) {
+      const phone = decodeURIComponent(logout[1]!);
+      return { phone, devices: await this.sim.logoutDevice(phone) };
+    }
+    if (req.method === 'GET' && path === '/accounts') return { data: this.sim.listAccounts() };
+    if (req.method === 'GET' && path === '/stats') return this.sim.stats();
+    throw new WaSimError('not_found', 404, `no route ${req.method} ${path}`);
+  }
+}
+
+async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new WaSimError('body_too_large', 413, `body exceeds ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new WaSimError('invalid_json', 400, 'body must be a JSON object');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new WaSimError('invalid_json', 400, 'body must be a JSON object');
+  }
+  return body as Record<string, unknown>;
+}
+
+function reply(res: ServerResponse, status: number, body: unknown): void {
+  const json = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json) }).end(json);
+}
