@@ -1,7 +1,7 @@
 import { DisconnectReason } from 'baileys';
 import { WaSimServer } from '../../apps/wa-sim/src/wa-sim.server';
-import { closeCode, connect, copyAuthState, nextUpdate, opened, pairAndLogin, type Socket } from './baileys-client';
-import { unrefPreKeyUploadTimers } from './baileys-timers';
+import { closeCode, connect, copyAuthState, nextUpdate, opened, pairAndLogin } from './baileys-client';
+import { useSim } from './sim-fixture';
 
 const PHONE = '15550002222';
 
@@ -16,25 +16,7 @@ async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void>
 describe('wa-sim keeps one live connection per account', () => {
   let sim: WaSimServer;
   let port: number;
-  const sockets: Socket[] = [];
-  const track = (socket: Socket) => sockets.push(socket);
-  let restoreTimers: () => void;
-
-  beforeAll(() => {
-    restoreTimers = unrefPreKeyUploadTimers();
-  });
-
-  afterAll(() => restoreTimers());
-
-  beforeEach(async () => {
-    sim = new WaSimServer();
-    port = await sim.start();
-  });
-
-  afterEach(async () => {
-    for (const socket of sockets.splice(0)) socket.end(undefined);
-    await sim.stop();
-  });
+  const track = useSim((started, at) => ([sim, port] = [started, at]));
 
   it('kicks the older connection with 440 when a second client logs in with the same creds', async () => {
     const { auth, socket: first } = await pairAndLogin(port, (qr) => sim.scanQr(qr, PHONE), track);

@@ -1,7 +1,7 @@
 import { DisconnectReason } from 'baileys';
 import { WaSimServer } from '../../apps/wa-sim/src/wa-sim.server';
-import { closeCode, connect, memoryAuthState, nextUpdate, pairAndLogin, type Socket } from './baileys-client';
-import { unrefPreKeyUploadTimers } from './baileys-timers';
+import { closeCode, connect, memoryAuthState, nextUpdate, pairAndLogin } from './baileys-client';
+import { useSim } from './sim-fixture';
 
 const PHONE = '15550003333';
 
@@ -9,9 +9,10 @@ describe('wa-sim HTTP control API', () => {
   let sim: WaSimServer;
   let port: number;
   let base: string;
-  const sockets: Socket[] = [];
-  const track = (socket: Socket) => sockets.push(socket);
-  let restoreTimers: () => void;
+  const track = useSim((started, at) => {
+    [sim, port] = [started, at];
+    base = `http://127.0.0.1:${at}`;
+  });
 
   async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
     const res = await fetch(`${base}${path}`, {
@@ -23,22 +24,6 @@ describe('wa-sim HTTP control API', () => {
     return { status: res.status, body: await res.json() };
   }
 
-  beforeAll(() => {
-    restoreTimers = unrefPreKeyUploadTimers();
-  });
-
-  afterAll(() => restoreTimers());
-
-  beforeEach(async () => {
-    sim = new WaSimServer();
-    port = await sim.start();
-    base = `http://127.0.0.1:${port}`;
-  });
-
-  afterEach(async () => {
-    for (const socket of sockets.splice(0)) socket.end(undefined);
-    await sim.stop();
-  });
 
   it('pairs through POST /scan, lists the account live, counts it in /stats and logs it out', async () => {
     const scans: Array<{ status: number; body: any }> = [];

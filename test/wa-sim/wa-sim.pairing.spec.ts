@@ -1,34 +1,17 @@
 import { DisconnectReason, INITIAL_PREKEY_COUNT, jidDecode } from 'baileys';
 import { WaSimServer } from '../../apps/wa-sim/src/wa-sim.server';
-import { connect, memoryAuthState, nextUpdate, opened, type Socket } from './baileys-client';
-import { unrefPreKeyUploadTimers } from './baileys-timers';
+import { connect, memoryAuthState, nextUpdate, opened } from './baileys-client';
+import { useSim } from './sim-fixture';
 
 describe('wa-sim with an unmodified Baileys client', () => {
   let sim: WaSimServer;
   let port: number;
-  const sockets: Socket[] = [];
-  let restoreTimers: () => void;
-
-  beforeAll(() => {
-    restoreTimers = unrefPreKeyUploadTimers();
-  });
-
-  afterAll(() => restoreTimers());
-
-  beforeEach(async () => {
-    sim = new WaSimServer();
-    port = await sim.start();
-  });
-
-  afterEach(async () => {
-    for (const socket of sockets.splice(0)) socket.end(undefined);
-    await sim.stop();
-  });
+  const track = useSim((started, at) => ([sim, port] = [started, at]));
 
   it('shows a new device a QR built from a ref the sim sent', async () => {
     const auth = memoryAuthState();
     const socket = connect(port, auth);
-    sockets.push(socket);
+    track(socket);
 
     const qr = await nextUpdate(socket, (u) => u.qr);
 
@@ -44,7 +27,7 @@ describe('wa-sim with an unmodified Baileys client', () => {
   it('pairs on scan, restarts with 515 and logs in on the phone number', async () => {
     const auth = memoryAuthState();
     const registering = connect(port, auth);
-    sockets.push(registering);
+    track(registering);
     const qr = await nextUpdate(registering, (u) => u.qr);
     const credsWithMe = new Promise<void>((resolve) =>
       registering.ev.on('creds.update', (update) => update.me && resolve()),
@@ -64,7 +47,7 @@ describe('wa-sim with an unmodified Baileys client', () => {
     expect(auth.creds.account).toBeTruthy();
 
     const loggedIn = connect(port, auth);
-    sockets.push(loggedIn);
+    track(loggedIn);
     await nextUpdate(loggedIn, opened);
 
     expect(jidDecode(auth.creds.me!.id)).toMatchObject({ user: '15550001111', device: 1 });
@@ -78,7 +61,7 @@ describe('wa-sim with an unmodified Baileys client', () => {
     const auth = memoryAuthState();
     auth.creds.me = { id: '15550009999:3@s.whatsapp.net', name: 'ghost' };
     const socket = connect(port, auth);
-    sockets.push(socket);
+    track(socket);
 
     const closed = nextUpdate(socket, (u) => (u.connection === 'open' ? 'open' : undefined));
 
@@ -92,7 +75,7 @@ describe('wa-sim with an unmodified Baileys client', () => {
     try {
       const auth = memoryAuthState();
       const socket = connect(shortPort, auth, 200);
-      sockets.push(socket);
+      track(socket);
       const qrs: string[] = [];
       socket.ev.on('connection.update', (u) => u.qr && qrs.push(u.qr));
 
