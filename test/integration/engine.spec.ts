@@ -1,0 +1,236 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server, type Socket as NetSocket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { DataSource } from 'typeorm';
+import { migrate, MIGRATIONS } from '@wafleet/database';
+import { BaileysEngine, type BaileysEngineOptions, type EngineCloseReason, type EngineEvents } from '@wafleet/engines';
+import { WaSimServer } from '../../apps/wa-sim/src/wa-sim.server';
+import { unrefBaileysTimers } from '../wa-sim/baileys-timers';
+import { createTestDatabase, type TestDatabase } from '../support/postgres';
+
+type Recorded = { [K in keyof EngineEvents]: [K, ...EngineEvents[K]] }[keyof EngineEvents];
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resolves with the args of the next `name` event; rejects on a close first (unless close is awaited) or on timeout. */
+function next<K extends keyof EngineEvents>(engine: BaileysEngine, name: K, timeoutMs = 20_000): Promise<EngineEvents[K]> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error(`no ${name} within ${timeoutMs} ms`)), timeoutMs);
+    const onEvent = (...args: EngineEvents[K]) => done(undefined, args);
+    const onClose = (reason: EngineCloseReason) => done(new Error(`closed with ${reason} while waiting for ${name}`));
+    function done(error?: Error, args?: EngineEvents[K]) {
+      clearTimeout(timer);
+      engine.off(name, onEvent as never);
+      engine.off('close', onClose);
+      if (error) reject(error);
+      else resolve(args!);
+    }
+    engine.on(name, onEvent as never);
+    if (name !== 'close') engine.on('close', onClose);
+  });
+}
+
+describe('BaileysEngine against wa-sim and PostgreSQL', () => {
+  let database: TestDatabase;
+  let dataSource: DataSource;
+  let tenantId: string;
+  let restoreTimers: () => void;
+  let sim: WaSimServer;
+  let port: number;
+  const engines: BaileysEngine[] = [];
+
+  beforeAll(async () => {
+    restoreTimers = unrefBaileysTimers();
+    database = await createTestDatabase();
+    dataSource = await new DataSource({ type: 'postgres', url: database.url, migrations: MIGRATIONS }).initialize();
+    await migrate(dataSource);
+    tenantId = randomUUID();
+    await database.query(`INSERT INTO tenants (id, name) VALUES ($1, 'acme')`, [tenantId]);
+  });
+  afterAll(async () => {
+    restoreTimers?.();
+    await dataSource?.destroy();
+    await database?.drop();
+  });
+  beforeEach(async () => {
+    sim = new WaSimServer();
+    port = await sim.start();
+  });
+  afterEach(async () => {
+    for (const engine of engines.splice(0)) await engine.stop();
+    await sim.stop();
+  });
+
+  async function createSession(epoch = 1): Promise<string> {
+    const id = randomUUID();
+    await database.query(`INSERT INTO sessions (id, tenant_id, name, lease_epoch) VALUES ($1, $2, $3, $4)`, [id, tenantId, `s-${id}`, epoch]);
+    return id;
+  }
+
+  /** An engine whose every event is kept in order, stopped after the test. */
+  function engineFor(options: Partial<BaileysEngineOptions> & { sessionId: string; epoch: number }, url = `ws://127.0.0.1:${port}/ws/chat`) {
+    const engine = new BaileysEngine({ dataSource, waWebSocketUrl: url, ...options });
+    const events: Recorded[] = [];
+    engine.on('qr', (qr) => events.push(['qr', qr]));
+    engine.on('open', (me) => events.push(['open', me]));
+    engine.on('close', (reason) => events.push(['close', reason]));
+    engines.push(engine);
+    return { engine, events };
+  }
+
+  /** Starts a fresh engine, plays the phone on its first QR and waits for the login after the 515 restart. */
+  async function pair(sessionId: string, phone: string, epoch = 1) {
+    const paired = engineFor({ sessionId, epoch });
+    const qr = next(paired.engine, 'qr');
+    await paired.engine.start();
+    await sim.scanQr((await qr)[0], phone);
+    const [me] = await next(paired.engine, 'open');
+    return { ...paired, me };
+  }
+
+  const authRows = async (sessionId: string) =>
+    Number((await database.query(`SELECT count(*) AS n FROM session_auth_state WHERE session_id = $1`, [sessionId]))[0]!.n);
+
+  it('pairs by QR, and a new engine on the same database logs in again without a QR', async () => {
+    const sessionId = await createSession();
+    const first = await pair(sessionId, '15550001111');
+    expect(first.me.id).toMatch(/^15550001111:\d+@s\.whatsapp\.net$/);
+
+    const stopped = next(first.engine, 'close');
+    await first.engine.stop();
+    expect(await stopped).toEqual(['stopped']);
+    expect(first.events.map(([name]) => name)).toEqual(['qr', 'open', 'close']);
+    expect(await authRows(sessionId)).toBeGreaterThan(1);
+
+    const second = engineFor({ sessionId, epoch: 1 });
+    const opened = next(second.engine, 'open');
+    await second.engine.start();
+    expect((await opened)[0].id).toBe(first.me.id);
+    expect(second.events.filter(([name]) => name === 'qr')).toEqual([]);
+    expect(sim.stats()).toMatchObject({ registrations: 1, logins: 2, conflicts: 0 });
+  });
+
+  it('closes with logged_out and wipes the auth state when the phone unlinks the device', async () => {
+    const sessionId = await createSession();
+    const { engine, events } = await pair(sessionId, '15550002222');
+    expect(await authRows(sessionId)).toBeGreaterThan(0);
+
+    const closed = next(engine, 'close');
+    await sim.logoutDevice('15550002222');
+
+    expect(await closed).toEqual(['logged_out']);
+    expect(await authRows(sessionId)).toBe(0);
+    await sleep(500);
+    expect(events.filter(([name]) => name === 'close')).toEqual([['close', 'logged_out']]);
+    expect(sim.stats().logins).toBe(1);
+  });
+
+  it('logout() wipes the auth state and closes with logged_out; the next start registers anew', async () => {
+    const sessionId = await createSession();
+    const { engine, events } = await pair(sessionId, '15550005555');
+    const closed = next(engine, 'close');
+
+    await engine.logout();
+
+    expect(await closed).toEqual(['logged_out']);
+    expect(events.filter(([name]) => name === 'close')).toEqual([['close', 'logged_out']]);
+    expect(await authRows(sessionId)).toBe(0);
+    const again = engineFor({ sessionId, epoch: 1 });
+    const qr = next(again.engine, 'qr');
+    await again.engine.start();
+    await qr;
+    expect(sim.stats().registrations).toBe(2);
+  });
+
+  it('lets a newer owner take the session: the older engine closes with replaced and never fights back', async () => {
+    const sessionId = await createSession(1);
+    const older = await pair(sessionId, '15550003333', 1);
+    // Let the writes that follow a login (pre-keys, own LID mapping) finish, so the older engine meets the
+    // newer one on the wire (440) rather than at its next auth write (stale_epoch, tested below).
+    await sleep(1_000);
+    const olderClosed = next(older.engine, 'close');
+
+    await database.query(`UPDATE sessions SET lease_epoch = 2 WHERE id = $1`, [sessionId]);
+    const newer = engineFor({ sessionId, epoch: 2 });
+    const newerOpen = next(newer.engine, 'open');
+    await newer.engine.start();
+    await newerOpen;
+
+    expect(await olderClosed).toEqual(['replaced']);
+    await sleep(2_000);
+    expect(sim.stats()).toMatchObject({ logins: 2, conflicts: 1, live: 1 });
+    expect(older.events.map(([name]) => name)).toEqual(['qr', 'open', 'close']);
+    expect(newer.events.map(([name]) => name)).toEqual(['open']);
+  });
+
+  it('closes with stale_epoch, and does not log in, when the creds write after pairing is fenced off', async () => {
+    const sessionId = await createSession(2);
+    const { engine, events } = engineFor({ sessionId, epoch: 1 });
+    const qr = next(engine, 'qr');
+    const closed = next(engine, 'close');
+    await engine.start();
+    await sim.scanQr((await qr)[0], '15550004444');
+
+    expect(await closed).toEqual(['stale_epoch']);
+    await sleep(1_000);
+    expect(events.map(([name]) => name)).toEqual(['qr', 'close']);
+    expect(sim.stats()).toMatchObject({ registrations: 1, logins: 0 });
+    expect(await authRows(sessionId)).toBe(0);
+  });
+
+  it('closes with qr_expired once every QR ref was shown unscanned', async () => {
+    const shortSim = new WaSimServer({ refsPerRegistration: 2 });
+    const shortPort = await shortSim.start();
+    try {
+      const sessionId = await createSession();
+      const { engine, events } = engineFor({ sessionId, epoch: 1, qrTimeoutMs: 200 }, `ws://127.0.0.1:${shortPort}/ws/chat`);
+      const closed = next(engine, 'close');
+      await engine.start();
+
+      expect(await closed).toEqual(['qr_expired']);
+      expect(events.filter(([name]) => name === 'qr')).toHaveLength(2);
+      await sleep(500);
+      expect(shortSim.stats().registrations).toBe(1);
+    } finally {
+      await shortSim.stop();
+    }
+  });
+
+  describe('against a server that drops every connection', () => {
+    let dropper: Server;
+    let accepted: number;
+    const open = new Set<NetSocket>();
+
+    beforeEach(async () => {
+      accepted = 0;
+      dropper = createServer((socket) => {
+        accepted++;
+        open.add(socket);
+        socket.on('close', () => open.delete(socket));
+        socket.destroy();
+      });
+      await new Promise<void>((resolve) => dropper.listen(0, '127.0.0.1', resolve));
+    });
+    afterEach(async () => {
+      for (const socket of open) socket.destroy();
+      await new Promise((resolve) => dropper.close(resolve));
+    });
+
+    it('reconnects with backoff, and stop() during the backoff cancels the pending reconnect', async () => {
+      const sessionId = await createSession();
+      const url = `ws://127.0.0.1:${(dropper.address() as AddressInfo).port}/ws/chat`;
+      const { engine, events } = engineFor({ sessionId, epoch: 1, reconnect: { initialDelayMs: 400, maxDelayMs: 400 } }, url);
+      await engine.start();
+      // A second connection proves a reconnect was scheduled and ran; each waits 200–400 ms after a drop.
+      while (accepted < 2) await sleep(20);
+      await sleep(100);
+
+      await engine.stop();
+      const seen = accepted;
+      await sleep(1_200);
+
+      expect(accepted).toBe(seen);
+      expect(events).toEqual([['close', 'stopped']]);
+    });
+  });
+});
