@@ -25,7 +25,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Redis, RedisOptions } from 'ioredis';
 import { Registry } from 'prom-client';
-import { SyncBindings, SyncModuleOptions } from '@wafleet/sync';
+import { REDIS_SCRIPTS, SyncBindings, SyncModuleOptions } from '@wafleet/sync';
 import { envInt, log, machine, onCleanup, ratio, runMain, summarize } from './support';
 
 const OPS = envInt('BENCH_OPS', 2000, 10, 1_000_000);
@@ -46,33 +46,8 @@ const LIMIT = 1_000_000_000;
 const VALUE = { id: 'tenant-42', n: 7, tags: ['a', 'b'], at: '2025-01-01T00:00:00.000Z' };
 const VALUE_JSON = JSON.stringify(VALUE);
 
-// The scripts the binding runs (libs/sync/src/redis/lock.redis.ts, counters.redis.ts, cluster.redis.ts), copied so
-// the raw baselines run the very same work inside Redis.
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
-const TAKE = `
-local limit, window, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-local allowed = 0
-if current + cost <= limit then
-  current = redis.call('INCRBY', KEYS[1], cost)
-  allowed = 1
-end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 and current > 0 then redis.call('PEXPIRE', KEYS[1], window); ttl = window end
-if ttl < 0 then ttl = window end
-return {allowed, limit - current, ttl}`;
-const LIVE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local members = redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[1]), '+inf', 'WITHSCORES')
-local out = {}
-for i = 1, #members, 2 do
-  local info = redis.call('GET', ARGV[2] .. members[i])
-  if info then
-    table.insert(out, members[i]); table.insert(out, members[i + 1]); table.insert(out, info)
-  end
-end
-return out`;
+// The binding's own scripts (libs/sync exports them), so the raw baselines run the very same work in Redis.
+const { RELEASE, TAKE, LIVE } = REDIS_SCRIPTS;
 
 /** The binding's options: the shape of libs/sync/test/sync-options.ts, with the production defaults (SyncConfig in libs/config). */
 const syncOptions = (overrides: Pick<SyncModuleOptions, 'backend' | 'instanceId'>): SyncModuleOptions => ({

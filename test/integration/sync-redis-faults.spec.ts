@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import { BusUnknownInstanceError, SyncBindings, SyncUnavailableError } from '@wafleet/sync';
 import { eventually } from '../../libs/sync/test/primitives.contract';
-import { syncOptions } from '../../libs/sync/test/sync-options';
+import { startRedisReplicas, syncOptions } from '../../libs/sync/test/sync-options';
 import { PrivateRedis, requireRedis, TEST_REDIS_URL, uniquePrefix } from '../support/redis';
 
 const BUILT_SYNC = 'dist/libs/sync/src/index.js';
@@ -53,12 +53,7 @@ describe('Redis going away and coming back', () => {
   const instances: SyncBindings[] = [];
   beforeAll(async () => {
     redis = await PrivateRedis.start();
-    const keyPrefix = uniquePrefix('outage');
-    for (const instanceId of ['outage-a', 'outage-b']) {
-      const bindings = await SyncBindings.create(syncOptions({ backend: 'redis', instanceId, redisUrl: redis.url, keyPrefix, commandTimeoutMs: 500 }), new Registry());
-      await bindings.start();
-      instances.push(bindings);
-    }
+    instances.push(...(await startRedisReplicas(['outage-a', 'outage-b'], { redisUrl: redis.url, keyPrefix: uniquePrefix('outage'), commandTimeoutMs: 500 })));
   });
   afterAll(async () => {
     await Promise.all(instances.map((bindings) => bindings.stop()));
@@ -123,12 +118,7 @@ describe('a Redis that hangs (SIGSTOP) instead of dying', () => {
   const instances: SyncBindings[] = [];
   beforeAll(async () => {
     redis = await PrivateRedis.start();
-    const keyPrefix = uniquePrefix('hang');
-    for (const instanceId of ['hang-a', 'hang-b']) {
-      const bindings = await SyncBindings.create(syncOptions({ backend: 'redis', instanceId, redisUrl: redis.url, keyPrefix, commandTimeoutMs: 300 }), new Registry());
-      await bindings.start();
-      instances.push(bindings);
-    }
+    instances.push(...(await startRedisReplicas(['hang-a', 'hang-b'], { redisUrl: redis.url, keyPrefix: uniquePrefix('hang'), commandTimeoutMs: 300 })));
   });
   afterAll(async () => {
     redis.resume();
@@ -161,11 +151,7 @@ describe('a message this version cannot read', () => {
   beforeAll(async () => {
     await requireRedis();
     keyPrefix = uniquePrefix('garbage');
-    for (const instanceId of ['reader-a', 'reader-b']) {
-      const bindings = await SyncBindings.create(syncOptions({ backend: 'redis', instanceId, redisUrl: TEST_REDIS_URL, keyPrefix }), new Registry());
-      await bindings.start();
-      instances.push(bindings);
-    }
+    instances.push(...(await startRedisReplicas(['reader-a', 'reader-b'], { redisUrl: TEST_REDIS_URL, keyPrefix })));
   });
   afterAll(() => Promise.all(instances.map((bindings) => bindings.stop())));
 

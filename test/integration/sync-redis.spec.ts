@@ -1,19 +1,13 @@
-import { Registry } from 'prom-client';
 import { SyncBindings } from '@wafleet/sync';
 import { Peers, primitivesContract } from '../../libs/sync/test/primitives.contract';
-import { syncOptions } from '../../libs/sync/test/sync-options';
+import { startRedisReplicas } from '../../libs/sync/test/sync-options';
 import { requireRedis, TEST_REDIS_URL, uniquePrefix } from '../support/redis';
 
 describe('redis binding, two instances on one real Redis', () => {
   const instances: SyncBindings[] = [];
   beforeAll(async () => {
     await requireRedis();
-    const keyPrefix = uniquePrefix('contract');
-    for (const instanceId of ['replica-a', 'replica-b']) {
-      const bindings = await SyncBindings.create(syncOptions({ backend: 'redis', instanceId, redisUrl: TEST_REDIS_URL, keyPrefix }), new Registry());
-      await bindings.start();
-      instances.push(bindings);
-    }
+    instances.push(...(await startRedisReplicas(['replica-a', 'replica-b'], { redisUrl: TEST_REDIS_URL, keyPrefix: uniquePrefix('contract') })));
   });
   afterAll(() => Promise.all(instances.map((bindings) => bindings.stop())));
 

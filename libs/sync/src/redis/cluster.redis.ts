@@ -1,29 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Cluster, InstanceInfo } from '../sync.ports';
 import { RedisConnections } from './connections.redis';
-
-/** Records the heartbeat in a sorted set scored by Redis's own clock, never a replica's. */
-const BEAT = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZADD', KEYS[1], now, ARGV[1])
-redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[3]))
-return now`;
-
-/** Live members with their last heartbeat time and details: { id, ms, json, id, ms, json, … }. */
-const LIVE = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local members = redis.call('ZRANGEBYSCORE', KEYS[1], now - tonumber(ARGV[1]), '+inf', 'WITHSCORES')
-local out = {}
-for i = 1, #members, 2 do
-  local info = redis.call('GET', ARGV[2] .. members[i])
-  if info then
-    table.insert(out, members[i]); table.insert(out, members[i + 1]); table.insert(out, info)
-  end
-end
-return out`;
+import { SCRIPTS } from './scripts.redis';
 
 export class RedisCluster extends Cluster {
   private readonly logger = new Logger('Cluster');
@@ -55,7 +33,7 @@ export class RedisCluster extends Cluster {
 
   async instances(): Promise<InstanceInfo[]> {
     const flat = (await this.redis.run('cluster', 'instances', () =>
-      this.redis.script(LIVE, [this.redis.key('cluster:members')], [this.timeoutMs, this.redis.key('cluster:instance:')]),
+      this.redis.script(SCRIPTS.LIVE, [this.redis.key('cluster:members')], [this.timeoutMs, this.redis.key('cluster:instance:')]),
     )) as string[];
     const instances: InstanceInfo[] = [];
     for (let i = 0; i < flat.length; i += 3) {
@@ -86,7 +64,7 @@ export class RedisCluster extends Cluster {
     const info = { id: this.instanceId, version: this.version, startedAt: this.startedAt, reports: this.reports };
     try {
       await this.redis.run('cluster', 'heartbeat', () =>
-        this.redis.script(BEAT, [this.redis.key('cluster:members'), this.redis.key(`cluster:instance:${this.instanceId}`)], [this.instanceId, JSON.stringify(info), this.timeoutMs]),
+        this.redis.script(SCRIPTS.BEAT, [this.redis.key('cluster:members'), this.redis.key(`cluster:instance:${this.instanceId}`)], [this.instanceId, JSON.stringify(info), this.timeoutMs]),
       );
       await this.instances();
     } catch (error) {

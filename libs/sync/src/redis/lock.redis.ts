@@ -2,9 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { wholeMs } from '../shared/arguments';
 import { Lock } from '../sync.ports';
 import { RedisConnections } from './connections.redis';
-
-const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end`;
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end`;
+import { SCRIPTS } from './scripts.redis';
 
 /** `SET NX PX` to take; compare-and-extend and compare-and-delete scripts so only the token holder acts. */
 export class RedisLock extends Lock {
@@ -21,12 +19,12 @@ export class RedisLock extends Lock {
 
   async extend(key: string, token: string, ttlMs: number): Promise<boolean> {
     wholeMs('ttlMs', ttlMs);
-    const done = await this.redis.run('lock', 'extend', () => this.redis.script(EXTEND, [this.redis.key(`lock:${key}`)], [token, ttlMs]));
+    const done = await this.redis.run('lock', 'extend', () => this.redis.script(SCRIPTS.EXTEND, [this.redis.key(`lock:${key}`)], [token, ttlMs]));
     return done === 1;
   }
 
   async release(key: string, token: string): Promise<boolean> {
-    const done = await this.redis.run('lock', 'release', () => this.redis.script(RELEASE, [this.redis.key(`lock:${key}`)], [token]));
+    const done = await this.redis.run('lock', 'release', () => this.redis.script(SCRIPTS.RELEASE, [this.redis.key(`lock:${key}`)], [token]));
     return done === 1;
   }
 }
