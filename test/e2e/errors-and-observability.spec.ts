@@ -66,7 +66,23 @@ describe.each(DATABASE_KINDS)('errors, logs, metrics and docs on the %s database
     const document = (await call(url('/docs/openapi.json'))).body;
     expect(document.components.securitySchemes['api-key']).toMatchObject({ type: 'apiKey', in: 'header', name: 'X-API-Key' });
     expect(Object.keys(document.paths).sort()).toEqual(
-      ['/health', '/health/ready', '/metrics', '/tenants', '/tenants/{tenantId}', '/tenants/{tenantId}/api-keys', '/tenants/{tenantId}/api-keys/{keyId}'].sort(),
+      [
+        '/health',
+        '/health/ready',
+        '/metrics',
+        '/tenants',
+        '/tenants/{tenantId}',
+        '/tenants/{tenantId}/api-keys',
+        '/tenants/{tenantId}/api-keys/{keyId}',
+        '/sessions',
+        '/sessions/{session}',
+        '/sessions/{session}/start',
+        '/sessions/{session}/stop',
+        '/sessions/{session}/restart',
+        '/sessions/{session}/logout',
+        '/sessions/{session}/qr',
+        '/sessions/{session}/pairing-code',
+      ].sort(),
     );
     for (const [path, operations] of Object.entries<Record<string, { summary?: string }>>(document.paths)) {
       for (const [method, operation] of Object.entries(operations)) expect({ path, method, summary: !!operation.summary }).toEqual({ path, method, summary: true });

@@ -4,6 +4,7 @@ import { AppConfig, ConfigModule } from '@wafleet/config';
 import { LoggingModule, MetricsModule } from '@wafleet/core';
 import { DatabaseModule } from '@wafleet/database';
 import { HealthModule } from '@wafleet/health';
+import { SessionsModule } from '@wafleet/sessions';
 import { SyncModule } from '@wafleet/sync';
 
 /** The composition root: which modules make up the server. */
@@ -20,6 +21,7 @@ export class AppModule {
         SyncModule.forRoot({ ...config.sync, instanceId: config.instanceId, version: config.version, isGlobal: true }),
         AuthModule,
         HealthModule,
+        SessionsModule,
       ],
     };
   }

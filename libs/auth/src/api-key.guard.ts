@@ -2,15 +2,15 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AdminKey } from './admin-key.service';
 import { ApiKeysService } from './api-keys.service';
-import { AdminOnlyError, ApiKeyInvalidError, ApiKeyMissingError } from './auth.errors';
-import { ADMIN_ONLY, Principal, PUBLIC_ROUTE } from './auth.decorators';
+import { AdminOnlyError, ApiKeyInvalidError, ApiKeyMissingError, TenantKeyRequiredError } from './auth.errors';
+import { ADMIN_ONLY, PUBLIC_ROUTE, TENANT_ONLY, type Principal } from './auth.decorators';
 
 interface AuthenticatedRequest {
   headers: Record<string, string | string[] | undefined>;
   principal?: Principal;
 }
 
-/** Every route needs `X-API-Key` unless marked @Public(); @AdminOnly() routes refuse tenant keys. */
+/** Every route needs `X-API-Key` unless marked @Public(); @AdminOnly() routes refuse tenant keys, @TenantOnly() ones the admin key. */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   constructor(
@@ -26,6 +26,9 @@ export class ApiKeyGuard implements CanActivate {
     request.principal = await this.identify(request.headers['x-api-key']);
     if (request.principal.kind !== 'admin' && this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY, targets)) {
       throw new AdminOnlyError();
+    }
+    if (request.principal.kind === 'admin' && this.reflector.getAllAndOverride<boolean>(TENANT_ONLY, targets)) {
+      throw new TenantKeyRequiredError();
     }
     return true;
   }

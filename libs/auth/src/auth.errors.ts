@@ -18,6 +18,12 @@ export class AdminOnlyError extends ForbiddenError {
   }
 }
 
+export class TenantKeyRequiredError extends ForbiddenError {
+  constructor() {
+    super('tenant_key_required', "This belongs to a tenant: call it with one of the tenant's API keys, not the admin key.");
+  }
+}
+
 export class TenantNotFoundError extends NotFoundError {
   constructor(id: string) {
     super('tenant_not_found', `No tenant ${JSON.stringify(id)}.`);

@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { ListQueryDto } from '@wafleet/core';
-import { AdminOnly, Caller, Principal } from './auth.decorators';
+import { AdminOnly, Caller, type Principal } from './auth.decorators';
 import {
   ApiKeyPageResponse,
   CreateApiKeyDto,

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { QueryFailedError, Repository } from 'typeorm';
 import { ApiKeysService, ApiKeyView } from './api-keys.service';
 import { TenantNameTakenError, TenantNotFoundError } from './auth.errors';
-import { Principal } from './auth.decorators';
+import type { Principal } from './auth.decorators';
 import { Tenant } from './tenant.entity';
 
 export interface TenantView {

@@ -43,6 +43,8 @@ export class AppConfig {
   readonly metrics: { apiKey?: string };
   readonly sync: SyncConfig;
   readonly shutdown: { drainMs: number; timeoutMs: number };
+  /** How sessions reach WhatsApp. `waWebSocketUrl` undefined means WhatsApp's own servers. */
+  readonly engines: { waWebSocketUrl?: string };
   readonly docsEnabled: boolean;
 
   constructor(values: AppConfig) {

@@ -145,6 +145,13 @@ export const VARIABLES: readonly VariableSpec[] = [
     accepts: 'a whole number of milliseconds from 1000 to 600000',
     parse: wholeNumber(1000, 600_000),
   },
+  {
+    name: 'WA_WEBSOCKET_URL',
+    defaultLabel: "(WhatsApp's own servers)",
+    description: 'The WhatsApp Web WebSocket sessions connect to; point it at wa-sim (ws://127.0.0.1:<WA_SIM_PORT>/ws/chat) to try wafleet without a phone.',
+    accepts: 'a ws:// or wss:// URL',
+    parse: urlWithScheme('ws', 'wss'),
+  },
   { name: 'DOCS_ENABLED', default: 'true', description: 'Serve Swagger UI at /docs and the OpenAPI document at /docs/openapi.json.', accepts: 'true or false', parse: boolean },
 ];
 

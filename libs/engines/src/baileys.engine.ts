@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import { StaleEpochError } from './auth-state.errors';
 import { AuthStateStore } from './auth-state.store';
 import { Engine, type EngineCloseReason } from './engine';
+import { EngineNotRegisteringError } from './engine.errors';
 import { ReconnectPolicy, type ReconnectOptions } from './reconnect-policy';
 
 /** The logger shape Baileys needs; a pino logger fits. */
@@ -46,6 +47,8 @@ export class BaileysEngine extends Engine {
   private policy: ReconnectPolicy;
   private auth?: AuthenticationState;
   private socket?: WASocket;
+  /** The current socket has shown a QR: it is registering, and may ask for a pairing code instead. */
+  private registering = false;
   private reconnectTimer?: NodeJS.Timeout;
   private running = false;
   private closing?: Promise<void>;
@@ -103,6 +106,14 @@ export class BaileysEngine extends Engine {
     await this.closeWith('logged_out', true);
   }
 
+  async requestPairingCode(phone: string): Promise<string> {
+    const socket = this.socket;
+    if (!socket || !this.registering || this.auth?.creds.me) throw new EngineNotRegisteringError(this.options.sessionId);
+    const code = await socket.requestPairingCode(phone);
+    if (socket === this.socket) this.emit('pairing-code', code);
+    return code;
+  }
+
   private connect(): void {
     this.reconnectTimer = undefined;
     const socket = makeWASocket({
@@ -114,6 +125,7 @@ export class BaileysEngine extends Engine {
       ...(this.options.qrTimeoutMs ? { qrTimeout: this.options.qrTimeoutMs } : {}),
     });
     this.socket = socket;
+    this.registering = false;
     let showedQr = false;
     socket.ev.on('creds.update', () => this.saveCreds());
     socket.ev.on('connection.update', (update) => {
@@ -121,9 +133,11 @@ export class BaileysEngine extends Engine {
       if (socket !== this.socket) return;
       if (update.qr) {
         showedQr = true;
+        this.registering = true;
         this.emit('qr', update.qr);
       }
       if (update.connection === 'open') {
+        this.registering = false;
         this.policy.opened();
         const me = this.auth!.creds.me!;
         this.emit('open', me.name ? { id: me.id, name: me.name } : { id: me.id });

@@ -23,6 +23,8 @@ export interface EngineEvents {
   qr: [qr: string];
   /** Logged in; emitted again after every successful reconnect. */
   open: [me: EngineMe];
+  /** A code the user types on the phone (Linked devices → Link with phone number) instead of scanning. */
+  'pairing-code': [code: string];
   /** Emitted once per `start()`, whatever ended it. */
   close: [reason: EngineCloseReason];
 }
@@ -38,4 +40,9 @@ export abstract class Engine extends EventEmitter<EngineEvents> {
   abstract stop(): Promise<void>;
   /** Unlinks the device from the account, wipes the auth state and emits `close('logged_out')`. */
   abstract logout(): Promise<void>;
+  /**
+   * Asks WhatsApp for a code that links `phone` (digits only) without a QR. Only while registering, that
+   * is after the first `qr` and before pairing; otherwise it rejects with EngineNotRegisteringError.
+   */
+  abstract requestPairingCode(phone: string): Promise<string>;
 }

@@ -1,0 +1,236 @@
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { AppConfig } from '@wafleet/config';
+import { AuthStateStore, Engine, EngineFactory, EngineNotRegisteringError, type EngineCloseReason } from '@wafleet/engines';
+import { DataSource } from 'typeorm';
+import { SessionEvents } from './session-events';
+import { SessionLocks } from './session-locks';
+import type { DesiredState, Session, SessionMe, SessionStatus } from './session.entity';
+
+/** A session this process runs an engine for. */
+interface RunningSession {
+  session: Pick<Session, 'id' | 'tenantId' | 'name'>;
+  engine: Engine;
+  epoch: string;
+  /** The QR on show while registering. */
+  qr?: string;
+  /** Status writes in engine-event order. */
+  writes: Promise<void>;
+  /** Settles once the engine closed and its final status is stored. */
+  closed: Promise<void>;
+  qrWaiters: Set<() => void>;
+}
+
+/** What a status write needs: the row, and the epoch it must still hold. */
+type StatusWriter = Pick<RunningSession, 'session' | 'epoch' | 'writes'>;
+
+type StatusPatch = { status: SessionStatus; me?: SessionMe | null; desiredState?: DesiredState };
+
+/** What a close leaves in the row. A replaced connection is not fought over: the session stays stopped. */
+const AFTER_CLOSE: Record<Exclude<EngineCloseReason, 'stale_epoch'>, StatusPatch> = {
+  stopped: { status: 'stopped' },
+  failed: { status: 'failed' },
+  logged_out: { status: 'logged_out', me: null, desiredState: 'stopped' },
+  qr_expired: { status: 'qr_expired', desiredState: 'stopped' },
+  replaced: { status: 'failed', desiredState: 'stopped' },
+};
+
+/** Sessions started at once when the process boots; the rest queue. */
+const RESUME_CONCURRENCY = 16;
+
+/**
+ * The engines this process runs, one per session, and the statuses they report. Each start takes a new
+ * fencing epoch, so an engine left over from an earlier start can no longer write auth state or status.
+ * Sessions that were running start again at boot; at shutdown every engine stops but stays desired
+ * running. Callers hold the session's lifecycle lock around launch, halt and logout.
+ */
+@Injectable()
+export class SessionRuntime implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(SessionRuntime.name);
+  private readonly running = new Map<string, RunningSession>();
+  private resuming: Promise<void> = Promise.resolve();
+  private shuttingDown = false;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly dataSource: DataSource,
+    private readonly engines: EngineFactory,
+    private readonly events: SessionEvents,
+    private readonly locks: SessionLocks,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.resuming = this.resumeAll().catch((error: unknown) => this.logger.error({ err: error }, 'resuming sessions failed'));
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.shuttingDown = true;
+    await this.resuming;
+    await Promise.all([...this.running.keys()].map((id) => this.locks.run(id, () => this.halt(id))));
+  }
+
+  isRunning(sessionId: string): boolean {
+    return this.running.has(sessionId);
+  }
+
+  qrOf(sessionId: string): string | undefined {
+    return this.running.get(sessionId)?.qr;
+  }
+
+  /** Starts the session's engine under a new epoch; resolves once it is connecting. */
+  async launch(session: Pick<Session, 'id' | 'tenantId' | 'name'>): Promise<void> {
+    if (this.running.has(session.id) || this.shuttingDown) return;
+    const [row]: { epoch: string; me: SessionMe | null }[] = await this.dataSource.query(
+      `WITH claimed AS (
+         UPDATE sessions SET lease_epoch = lease_epoch + 1, owner_instance_id = $2, status = 'starting', desired_state = 'running', updated_at = now()
+         WHERE id = $1 RETURNING lease_epoch, me)
+       SELECT lease_epoch AS epoch, me FROM claimed`,
+      [session.id, this.config.instanceId],
+    );
+    if (!row) return;
+    const engine = this.engines.create({ sessionId: session.id, epoch: row.epoch });
+    let markClosed!: () => void;
+    const run: RunningSession = {
+      session,
+      engine,
+      epoch: row.epoch,
+      writes: Promise.resolve(),
+      closed: new Promise<void>((resolve) => (markClosed = resolve)),
+      qrWaiters: new Set(),
+    };
+    this.running.set(session.id, run);
+    this.events.publish(session.tenantId, session.id, 'session.status', { status: 'starting', me: row.me });
+    this.watch(run, markClosed);
+    try {
+      await engine.start();
+    } catch (error) {
+      this.logger.error({ err: error, sessionId: session.id }, 'engine failed to start');
+      this.forget(run);
+      this.record(run, { status: 'failed' }, 'start_failed');
+      await run.writes;
+      markClosed();
+    }
+  }
+
+  /** Stops the engine (the session stays desired as it is) and waits until its final status is stored. */
+  async halt(sessionId: string): Promise<void> {
+    const run = this.running.get(sessionId);
+    if (!run) return;
+    await run.engine.stop();
+    await run.closed;
+  }
+
+  /**
+   * Unlinks the device and wipes the auth state. A session with no engine running cannot tell WhatsApp,
+   * so only its auth state is wiped; the phone drops the device when it next checks.
+   */
+  async logout(session: Pick<Session, 'id' | 'tenantId' | 'name' | 'leaseEpoch'>): Promise<void> {
+    const run = this.running.get(session.id);
+    if (run) {
+      await run.engine.logout();
+      await run.closed;
+      return;
+    }
+    await new AuthStateStore(this.dataSource, session.id, BigInt(session.leaseEpoch)).wipe();
+    const writer: StatusWriter = { session, epoch: session.leaseEpoch, writes: Promise.resolve() };
+    this.record(writer, AFTER_CLOSE.logged_out, 'logged_out');
+    await writer.writes;
+  }
+
+  /** The current QR, or the next one within `timeoutMs`; undefined when none came or the engine closed. */
+  async waitForQr(sessionId: string, timeoutMs: number): Promise<string | undefined> {
+    const run = this.running.get(sessionId);
+    if (!run || run.qr) return run?.qr;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done() {
+        clearTimeout(timer);
+        run!.qrWaiters.delete(done);
+        resolve();
+      }
+      run.qrWaiters.add(done);
+    });
+    return run.qr;
+  }
+
+  /** @returns the code, or undefined when the engine is not registering (not running, or already paired) */
+  async requestPairingCode(sessionId: string, phone: string): Promise<string | undefined> {
+    const run = this.running.get(sessionId);
+    if (!run) return undefined;
+    try {
+      const code = await run.engine.requestPairingCode(phone);
+      this.events.publish(run.session.tenantId, sessionId, 'session.pairing_code', { code, phone });
+      return code;
+    } catch (error) {
+      if (error instanceof EngineNotRegisteringError) return undefined;
+      throw error;
+    }
+  }
+
+  private watch(run: RunningSession, markClosed: () => void): void {
+    const { engine } = run;
+    engine.on('qr', (qr) => {
+      run.qr = qr;
+      this.wakeQrWaiters(run);
+      this.record(run, { status: 'scan_qr' });
+      run.writes = run.writes.then(() => void this.events.publish(run.session.tenantId, run.session.id, 'session.qr', { qr }));
+    });
+    engine.on('open', (me) => {
+      run.qr = undefined;
+      this.record(run, { status: 'working', me });
+    });
+    engine.on('close', (reason) => {
+      run.qr = undefined;
+      this.forget(run);
+      this.wakeQrWaiters(run);
+      if (reason !== 'stale_epoch') this.record(run, AFTER_CLOSE[reason], reason);
+      else this.logger.warn({ sessionId: run.session.id, epoch: run.epoch }, 'session taken over by a newer owner');
+      void run.writes.then(markClosed);
+    });
+  }
+
+  /** Stores a status under this run's epoch, then publishes it; a newer owner's row is left alone. */
+  private record(run: StatusWriter, patch: StatusPatch, reason?: string): void {
+    const { id, tenantId } = run.session;
+    run.writes = run.writes
+      .then(async () => {
+        // A CTE so the driver answers the returned rows, as for any SELECT.
+        const [stored]: { me: SessionMe | null }[] = await this.dataSource.query(
+          `WITH stored AS (
+             UPDATE sessions SET status = $3,
+               me = CASE WHEN $4::boolean THEN $5::jsonb ELSE me END,
+               desired_state = COALESCE($6, desired_state), updated_at = now()
+             WHERE id = $1 AND lease_epoch = $2 RETURNING me)
+           SELECT me FROM stored`,
+          [id, run.epoch, patch.status, patch.me !== undefined, JSON.stringify(patch.me ?? null), patch.desiredState ?? null],
+        );
+        if (!stored) return;
+        this.events.publish(tenantId, id, 'session.status', { status: patch.status, me: stored.me, ...(reason ? { reason } : {}) });
+      })
+      .catch((error: unknown) => this.logger.error({ err: error, sessionId: id, status: patch.status }, 'storing the session status failed'));
+  }
+
+  private forget(run: RunningSession): void {
+    if (this.running.get(run.session.id) === run) this.running.delete(run.session.id);
+  }
+
+  private wakeQrWaiters(run: RunningSession): void {
+    for (const wake of [...run.qrWaiters]) wake();
+  }
+
+  private async resumeAll(): Promise<void> {
+    const due: Pick<Session, 'id' | 'tenantId' | 'name'>[] = (
+      await this.dataSource.query(
+        `SELECT id, tenant_id AS "tenantId", name FROM sessions WHERE desired_state = 'running' ORDER BY created_at, id`,
+      )
+    );
+    if (due.length) this.logger.log({ sessions: due.length }, 'resuming sessions that were running');
+    let next = 0;
+    const worker = async () => {
+      while (next < due.length && !this.shuttingDown) {
+        const session = due[next++]!;
+        await this.locks.run(session.id, () => this.launch(session));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(RESUME_CONCURRENCY, due.length) }, worker));
+  }
+}

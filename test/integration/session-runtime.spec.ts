@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { loadConfig } from '@wafleet/config';
+import { migrate, MIGRATIONS } from '@wafleet/database';
+import { EngineFactory } from '@wafleet/engines';
+import { Session, SessionEvents, SessionsService, type SessionEvent } from '@wafleet/sessions';
+import { SessionLocks } from '../../libs/sessions/src/session-locks';
+import { SessionRuntime } from '../../libs/sessions/src/session-runtime';
+import { WaSimServer } from '../../apps/wa-sim/src/wa-sim.server';
+import { unrefBaileysTimers } from '../wa-sim/baileys-timers';
+import { createTestDatabase, type TestDatabase } from '../support/postgres';
+
+async function until<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
+  let database: TestDatabase;
+  let dataSource: DataSource;
+  let sim: WaSimServer;
+  let restoreTimers: () => void;
+  let runtime: SessionRuntime;
+  let service: SessionsService;
+  let tenantId: string;
+  const events: SessionEvent[] = [];
+
+  beforeAll(async () => {
+    restoreTimers = unrefBaileysTimers();
+    sim = new WaSimServer();
+    const port = await sim.start();
+    database = await createTestDatabase();
+    dataSource = await new DataSource({ type: 'postgres', url: database.url, migrations: MIGRATIONS, entities: [Session] }).initialize();
+    await migrate(dataSource);
+    tenantId = randomUUID();
+    await database.query(`INSERT INTO tenants (id, name) VALUES ($1, 'acme')`, [tenantId]);
+    const config = loadConfig({
+      DATABASE_URL: database.url,
+      ADMIN_API_KEY: 'x'.repeat(32),
+      WA_WEBSOCKET_URL: `ws://127.0.0.1:${port}/ws/chat`,
+      LOG_LEVEL: 'silent',
+    });
+    const sessionEvents = new SessionEvents();
+    sessionEvents.subscribe((event) => events.push(event));
+    const locks = new SessionLocks();
+    runtime = new SessionRuntime(config, dataSource, new EngineFactory(config, dataSource), sessionEvents, locks);
+    service = new SessionsService(dataSource.getRepository(Session), runtime, locks);
+  });
+
+  afterAll(async () => {
+    await runtime?.beforeApplicationShutdown();
+    await sim?.stop();
+    await dataSource?.destroy();
+    await database?.drop();
+    restoreTimers?.();
+  });
+
+  const typesFor = (sessionId: string) =>
+    events.filter((e) => e.sessionId === sessionId).map((e) => (e.type === 'session.status' ? `status:${(e.data as { status: string }).status}` : e.type));
+
+  it('publishes each status change after storing it, in order, in the event envelope', async () => {
+    const session = await service.create(tenantId, 'events');
+    await service.start(tenantId, 'events');
+    const qr = await until(() => runtime.qrOf(session.id), 'a QR');
+    await sim.scanQr(qr, '5511988880001');
+    await until(async () => (await service.get(tenantId, session.id)).status === 'working', 'working');
+    await service.stop(tenantId, 'events');
+
+    expect(typesFor(session.id)).toEqual(['status:starting', 'status:scan_qr', 'session.qr', 'status:working', 'status:stopped']);
+    const working = events.find((e) => e.sessionId === session.id && e.type === 'session.status' && (e.data as { status: string }).status === 'working')!;
+    expect(working).toEqual({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      type: 'session.status',
+      tenantId,
+      sessionId: session.id,
+      occurredAt: expect.stringMatching(/Z$/),
+      data: { status: 'working', me: { id: expect.stringMatching(/^5511988880001:\d+@s\.whatsapp\.net$/) } },
+    });
+    expect((await service.get(tenantId, session.id)).status).toBe('stopped');
+  });
+
+  it('runs one engine however many starts race, and a stop that races them wins cleanly', async () => {
+    const session = await service.create(tenantId, 'racing');
+    const registrations = sim.stats().registrations;
+    await Promise.all([1, 2, 3, 4, 5].map(() => service.start(tenantId, session.id)));
+    await until(() => runtime.qrOf(session.id), 'a QR');
+    expect(sim.stats().registrations).toBe(registrations + 1);
+
+    const [, stopped] = await Promise.all([service.start(tenantId, session.id), service.stop(tenantId, session.id)]);
+    expect(stopped).toMatchObject({ status: 'stopped', desiredState: 'stopped' });
+    expect(runtime.isRunning(session.id)).toBe(false);
+  });
+
+  it('leaves the row alone once a newer owner took the session: a stale engine stores no status', async () => {
+    const session = await service.create(tenantId, 'fenced');
+    await service.start(tenantId, session.id);
+    await until(() => runtime.qrOf(session.id), 'a QR');
+    // Another owner claims the session and reports its own status.
+    await database.query(`UPDATE sessions SET lease_epoch = lease_epoch + 1, status = 'working' WHERE id = $1`, [session.id]);
+    const before = typesFor(session.id).length;
+    await service.stop(tenantId, session.id);
+    expect((await service.get(tenantId, session.id)).status).toBe('working');
+    expect(typesFor(session.id).slice(before)).toEqual([]);
+  });
+});
