@@ -218,6 +218,10 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
   }
 
   private async resumeAll(): Promise<void> {
+    // A process that died mid-stop leaves a status no engine stands behind; with nothing to run, it is stopped.
+    await this.dataSource.query(
+      `UPDATE sessions SET status = 'stopped', updated_at = now() WHERE desired_state = 'stopped' AND status IN ('starting', 'scan_qr', 'working')`,
+    );
     const due: Pick<Session, 'id' | 'tenantId' | 'name'>[] = (
       await this.dataSource.query(
         `SELECT id, tenant_id AS "tenantId", name FROM sessions WHERE desired_state = 'running' ORDER BY created_at, id`,
