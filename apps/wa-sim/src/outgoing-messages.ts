@@ -119,18 +119,25 @@ export class OutgoingMessages {
     }
   }
 
+  /**
+   * Each receipt waits for the one before it to be sent, so they stay apart even when the event loop
+   * stalls (Signal and TLS work shares it) and fires overdue timers together.
+   */
   private scheduleReceipts(senderPhone: string, node: BinaryNode, to: string): void {
+    const id = node.attrs.id!;
     const types: Array<string | undefined> = [undefined, 'read'];
     if (PLAYED_MEDIA.has(mediaTypeOf(node) ?? '')) types.push('played');
-    types.forEach((type, index) => {
+    const next = (index: number) => {
+      if (index >= types.length) return;
       const timer = setTimeout(() => {
         this.timers.delete(timer);
-        this.deliver(senderPhone, receipt(node.attrs.id!, to, type)).catch((err: unknown) =>
-          this.log({ event: 'receipt-failed', id: node.attrs.id, type: type ?? 'delivery', err: String(err) }),
-        );
-      }, this.delayMs * (index + 1));
+        this.deliver(senderPhone, receipt(id, to, types[index]))
+          .then(() => next(index + 1))
+          .catch((err: unknown) => this.log({ event: 'receipt-failed', id, type: types[index] ?? 'delivery', err: String(err) }));
+      }, this.delayMs);
       this.timers.add(timer);
-    });
+    };
+    next(0);
   }
 }
 
