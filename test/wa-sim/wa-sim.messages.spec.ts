@@ -157,9 +157,18 @@ describe('wa-sim: messages an unmodified Baileys client sends', () => {
   });
 });
 
-describe('wa-sim control API: bad recipient requests', () => {
+describe('wa-sim control API: recipients and media without a client', () => {
+  let sim: WaSimServer;
   let call: ReturnType<typeof controlApi>;
-  useSim((_sim, at) => (call = controlApi(at)));
+  useSim((started, at) => ([sim, call] = [started, controlApi(at)]));
+
+  it('hands out the media host certificate', async () => {
+    const { status, body } = await call('GET', '/media/certificate');
+
+    expect(status).toBe(200);
+    expect(body.certificate).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    expect(body.certificate).toBe(sim.mediaCertificate());
+  });
 
   it('answers 400 naming what is wrong', async () => {
     const badMode = await call('POST', '/recipients/15550005510/fail', { mode: 'sometimes' });

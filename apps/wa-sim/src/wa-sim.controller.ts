@@ -10,7 +10,14 @@ const PHONE = /^\d{5,20}$/;
 
 type Sim = Pick<
   WaSimServer,
-  'scanQr' | 'logoutDevice' | 'listAccounts' | 'stats' | 'messagesTo' | 'failRecipient' | 'clearRecipientFailure'
+  | 'scanQr'
+  | 'logoutDevice'
+  | 'listAccounts'
+  | 'stats'
+  | 'messagesTo'
+  | 'failRecipient'
+  | 'clearRecipientFailure'
+  | 'mediaCertificate'
 >;
 
 /**
@@ -25,6 +32,9 @@ type Sim = Pick<
  * - `DELETE /recipients/:phone/fail` makes it answer normally again.
  * - `GET /recipients/:phone/messages` lists what it was sent, one entry per message id:
  *   `{ data: [{ id, to, from, type, mediaType?, at, copies, text? }] }`.
+ *
+ * `GET /media/certificate` answers `{ certificate }`: the PEM a client out of process trusts to upload
+ * media (`fetchAgent: new https.Agent({ ca: certificate })`); the media host itself comes in `media_conn`.
  */
 export class WaSimController {
   constructor(
@@ -63,6 +73,7 @@ export class WaSimController {
     }
     if (req.method === 'GET' && path === '/accounts') return { data: this.sim.listAccounts() };
     if (req.method === 'GET' && path === '/stats') return this.sim.stats();
+    if (req.method === 'GET' && path === '/media/certificate') return { certificate: this.sim.mediaCertificate() };
     throw notFound(req.method, path);
   }
 
