@@ -4,6 +4,7 @@ import makeWASocket, {
   type AuthenticationCreds,
   type AuthenticationState,
   type ConnectionState,
+  type UserFacingSocketConfig,
 } from 'baileys';
 import pino from 'pino';
 
@@ -44,7 +45,13 @@ export function copyAuthState(auth: MemoryAuthState): MemoryAuthState {
   return memoryAuthState(copy(auth.creds), new Map([...auth.store].map(([key, value]) => [key, copy(value)])));
 }
 
-export function connect(port: number, auth: AuthenticationState, qrTimeout?: number): Socket {
+/** `overrides` adds client options a test needs, e.g. a `fetchAgent` that trusts the sim's media host. */
+export function connect(
+  port: number,
+  auth: AuthenticationState,
+  qrTimeout?: number,
+  overrides: Partial<UserFacingSocketConfig> = {},
+): Socket {
   return makeWASocket({
     qrTimeout,
     waWebSocketUrl: `ws://127.0.0.1:${port}/ws/chat`,
@@ -53,6 +60,7 @@ export function connect(port: number, auth: AuthenticationState, qrTimeout?: num
     syncFullHistory: false,
     fireInitQueries: false,
     logger: pino({ level: 'silent' }),
+    ...overrides,
   });
 }
 
@@ -99,6 +107,7 @@ export async function pairAndLogin(
   port: number,
   scan: (qr: string) => Promise<unknown>,
   track: (socket: Socket) => void,
+  overrides: Partial<UserFacingSocketConfig> = {},
 ): Promise<{ auth: MemoryAuthState; socket: Socket }> {
   const auth = memoryAuthState();
   const registering = connect(port, auth);
@@ -108,7 +117,7 @@ export async function pairAndLogin(
   const credsWithMe = new Promise<void>((resolve) => registering.ev.on('creds.update', (u) => u.me && resolve()));
   await scan(qr);
   await Promise.all([restarted, credsWithMe]);
-  const socket = connect(port, auth);
+  const socket = connect(port, auth, undefined, overrides);
   track(socket);
   await nextUpdate(socket, opened);
   return { auth, socket };

@@ -63,6 +63,6 @@ export class AccountRegistry {
 }
 
 /** LIDs are opaque numeric ids, unrelated to the phone number. */
-function randomLid(): string {
+export function randomLid(): string {
   return `${randomInt(1, 10)}${String(randomInt(0, 1e9)).padStart(9, '0')}${String(randomInt(0, 1e5)).padStart(5, '0')}`;
 }

@@ -64,3 +64,11 @@ export function connectionReplaced(): BinaryNode {
 export function deviceRemoved(): BinaryNode {
   return { tag: 'stream:error', attrs: { code: '401' }, content: [{ tag: 'conflict', attrs: { type: 'device_removed' } }] };
 }
+
+/**
+ * Tells a client that logged in that nothing more waited for it offline. Baileys buffers every event
+ * from login until this arrives (or 30 s pass), merging a message's status updates into the last one.
+ */
+export function offlineDelivered(count: number): BinaryNode {
+  return { tag: 'ib', attrs: {}, content: [{ tag: 'offline', attrs: { count: String(count) } }] };
+}

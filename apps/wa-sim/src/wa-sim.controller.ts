@@ -1,18 +1,40 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { invalidField, WaSimError } from './wa-sim.errors';
+import type { RecipientFailure } from './virtual-phones';
 import type { WaSimServer } from './wa-sim.server';
 
 /** Bodies are a QR string and a phone number; anything near this size is not a control request. */
 const MAX_BODY_BYTES = 64 * 1024;
 const PHONE = /^\d{5,20}$/;
 
-type Sim = Pick<WaSimServer, 'scanQr' | 'logoutDevice' | 'listAccounts' | 'stats'>;
+type Sim = Pick<
+  WaSimServer,
+  | 'scanQr'
+  | 'logoutDevice'
+  | 'listAccounts'
+  | 'stats'
+  | 'messagesTo'
+  | 'failRecipient'
+  | 'clearRecipientFailure'
+  | 'mediaCertificate'
+>;
 
 /**
  * The sim's HTTP control API, beside the WebSocket on the same port: what a test does as the phone
  * (scan, log a device out) and what it reads back (accounts, stats). Errors are
  * `{ error: { code, message } }`; a 500 answers only an error id and logs the rest.
+ *
+ * Recipients (any number a client sends to, paired or not):
+ * - `POST /recipients/:phone/fail` with `{ "mode": "error", "code"?: 400–599 }` refuses its messages:
+ *   the `ack` carries `error` (default 500, Baileys status ERROR) and no receipt follows; with
+ *   `{ "mode": "offline" }` its messages are acked but never delivered, read or played.
+ * - `DELETE /recipients/:phone/fail` makes it answer normally again.
+ * - `GET /recipients/:phone/messages` lists what it was sent, one entry per message id:
+ *   `{ data: [{ id, to, from, type, mediaType?, at, copies, text? }] }`.
+ *
+ * `GET /media/certificate` answers `{ certificate }`: the PEM a client out of process trusts to upload
+ * media (`fetchAgent: new https.Agent({ ca: certificate })`); the media host itself comes in `media_conn`.
  */
 export class WaSimController {
   constructor(
@@ -34,6 +56,8 @@ export class WaSimController {
   private async route(req: IncomingMessage): Promise<unknown> {
     const path = new URL(req.url ?? '/', 'http://sim').pathname;
     const logout = /^\/accounts\/([^/]+)\/logout$/.exec(path);
+    const recipient = /^\/recipients\/([^/]+)\/(fail|messages)$/.exec(path);
+    if (recipient) return this.routeRecipient(req, decodeURIComponent(recipient[1]!), recipient[2]!);
     if (req.method === 'POST' && path === '/scan') {
       const body = await readJsonObject(req);
       const qr = body.qr;
@@ -49,8 +73,40 @@ export class WaSimController {
     }
     if (req.method === 'GET' && path === '/accounts') return { data: this.sim.listAccounts() };
     if (req.method === 'GET' && path === '/stats') return this.sim.stats();
-    throw new WaSimError('not_found', 404, `no route ${req.method} ${path}`);
+    if (req.method === 'GET' && path === '/media/certificate') return { certificate: this.sim.mediaCertificate() };
+    throw notFound(req.method, path);
   }
+
+  private async routeRecipient(req: IncomingMessage, phone: string, action: string): Promise<unknown> {
+    const route = `${req.method} ${action}`;
+    if (!['POST fail', 'DELETE fail', 'GET messages'].includes(route)) throw notFound(req.method, `/recipients/${phone}/${action}`);
+    if (!PHONE.test(phone)) throw new WaSimError('invalid_phone', 400, `"${phone}" is not a phone number of 5 to 20 digits`);
+    if (route === 'GET messages') {
+      return { data: this.sim.messagesTo(phone).map(({ message: _content, ...summary }) => summary) };
+    }
+    if (route === 'DELETE fail') {
+      this.sim.clearRecipientFailure(phone);
+      return { phone, failure: null };
+    }
+    const body = await readJsonObject(req);
+    const failure = parseFailure(body);
+    this.sim.failRecipient(phone, failure);
+    return { phone, failure };
+  }
+}
+
+function parseFailure(body: Record<string, unknown>): RecipientFailure {
+  if (body.mode === 'offline') return { mode: 'offline' };
+  if (body.mode !== 'error') throw invalidField('mode', '"error" or "offline"');
+  const code = body.code ?? 500;
+  if (typeof code !== 'number' || !Number.isInteger(code) || code < 400 || code > 599) {
+    throw invalidField('code', 'an integer from 400 to 599');
+  }
+  return { mode: 'error', code };
+}
+
+function notFound(method: string | undefined, path: string): WaSimError {
+  return new WaSimError('not_found', 404, `no route ${method} ${path}`);
 }
 
 async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {

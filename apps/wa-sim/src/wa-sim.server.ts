@@ -6,15 +6,18 @@ import { WebSocketServer } from 'ws';
 import { AccountRegistry, type Account } from './accounts';
 import { answerIq } from './iq-answers';
 import { LiveConnections } from './live-connections';
+import { Messaging, type MessagingOptions } from './messaging';
+import type { SentMessage } from './outgoing-messages';
 import { PendingReplies } from './pending-replies';
 import { buildPairSuccess, parsePairingQr } from './phone-scan';
 import { createServerIdentity, type ServerIdentity } from './server-identity';
 import { SimConnection, type ConnectionEvents } from './sim-connection';
-import { connectionReplaced, deviceRemoved, loginFailure, loginSuccess, pairDevice, restartRequired } from './stanzas';
+import { connectionReplaced, deviceRemoved, loginFailure, loginSuccess, offlineDelivered, pairDevice, restartRequired } from './stanzas';
+import type { RecipientFailure } from './virtual-phones';
 import { WaSimController } from './wa-sim.controller';
 import { unknownAccount, WaSimError } from './wa-sim.errors';
 
-export interface WaSimOptions {
+export interface WaSimOptions extends MessagingOptions {
   /** @default '127.0.0.1' */
   host?: string;
   /** 0 picks a free port; read the real one from `start()`. @default 0 */
@@ -34,7 +37,7 @@ export interface WaSimStats {
   live: number;
   /** Logins that replaced a live connection of the same account, over all accounts. */
   conflicts: number;
-  /** Messages sent to each recipient jid; the sim does not relay messages yet, so it stays empty. */
+  /** Distinct message ids the sim took for each recipient jid (`<phone>@s.whatsapp.net`); a resend counts once. */
   messagesByRecipient: Record<string, number>;
 }
 
@@ -65,6 +68,7 @@ export class WaSimServer implements ConnectionEvents {
   /** QR ref → the registering connection that showed it. */
   private readonly refs = new Map<string, SimConnection>();
   private readonly replies: PendingReplies;
+  private readonly messaging: Messaging;
   private http?: Server;
   private wss?: WebSocketServer;
   private nextConnectionId = 1;
@@ -74,10 +78,16 @@ export class WaSimServer implements ConnectionEvents {
 
   constructor(private readonly options: WaSimOptions = {}) {
     this.replies = new PendingReplies(options.replyTimeoutMs ?? 10_000);
+    const deliver = async (phone: string, node: BinaryNode) => this.live.find(phone)?.send(node);
+    this.messaging = new Messaging(this.accounts, deliver, options, (event) => this.log(event));
   }
 
-  /** Serves the WebSocket on `/ws/chat` and the control API on every other path of the same port. @returns the port actually bound */
+  /**
+   * Serves the WebSocket on `/ws/chat` and the control API on every other path of the same port, and
+   * the media host on a port of its own. @returns the port actually bound
+   */
   async start(): Promise<number> {
+    await this.messaging.start(this.options.host ?? '127.0.0.1');
     const controller = new WaSimController(this, (event) => this.log(event));
     const http = createServer((req, res) => controller.handle(req, res));
     const wss = new WebSocketServer({ server: http, path: WS_PATH });
@@ -102,11 +112,12 @@ export class WaSimServer implements ConnectionEvents {
       http.closeAllConnections();
       await closed;
     }
+    await this.messaging.stop();
   }
 
   stats(): WaSimStats {
     const live = [...this.connections].filter((connection) => connection.isOpen).length;
-    return { registrations: this.registrations, logins: this.logins, live, conflicts: this.conflicts, messagesByRecipient: {} };
+    return { registrations: this.registrations, logins: this.logins, live, conflicts: this.conflicts, messagesByRecipient: this.messaging.countByRecipient() };
   }
 
   listAccounts(): AccountSummary[] {
@@ -116,6 +127,30 @@ export class WaSimServer implements ConnectionEvents {
       live: this.live.count(account.phone),
       conflicts: account.conflicts,
     }));
+  }
+
+  /** Messages the sim took for `phone`, one per message id, in the order they first arrived. */
+  messagesTo(phone: string): SentMessage[] {
+    return this.messaging.messagesTo(phone);
+  }
+
+  /** Until cleared, messages to `phone` are refused (`error`) or never confirmed (`offline`). */
+  failRecipient(phone: string, failure: RecipientFailure): void {
+    this.messaging.failRecipient(phone, failure);
+  }
+
+  clearRecipientFailure(phone: string): void {
+    this.messaging.clearRecipientFailure(phone);
+  }
+
+  /** The media host's self-signed certificate: give it to a client as `fetchAgent: new https.Agent({ ca })`. */
+  mediaCertificate(): string {
+    return this.messaging.media.certificate();
+  }
+
+  /** What a client uploaded to the media host, by the direct path it was given. */
+  mediaAt(directPath: string): Buffer | undefined {
+    return this.messaging.media.find(directPath)?.bytes;
   }
 
   /** Whether `ref` is in a QR that a still-connected registering device may be showing. */
@@ -171,13 +206,20 @@ export class WaSimServer implements ConnectionEvents {
   }
 
   onStanza(connection: SimConnection, node: BinaryNode): void {
+    if (node.tag === 'message') {
+      const ack = this.messaging.acceptMessage(connection, node);
+      if (!ack) return;
+      connection.send(ack).catch((err: unknown) => this.log({ event: 'send-failed', connection: connection.id, err: String(err) }));
+      return;
+    }
     if (node.tag !== 'iq') return;
     if (node.attrs.type === 'result' || node.attrs.type === 'error') {
       this.replies.answer(connection, node);
       return;
     }
-    connection
-      .send(answerIq(node, this.deviceOf(connection)))
+    this.messaging
+      .answerIq(node)
+      .then((answer) => connection.send(answer ?? answerIq(node, this.deviceOf(connection))))
       .catch((err: unknown) => this.log({ event: 'send-failed', connection: connection.id, err: String(err) }));
   }
 
@@ -211,6 +253,7 @@ export class WaSimServer implements ConnectionEvents {
     const replaced = this.live.claim(phone, connection);
     if (replaced) await this.replace(account, replaced, connection);
     await connection.send(loginSuccess(`${account.lid}@lid`));
+    await connection.send(offlineDelivered(0));
   }
 
   /** The older connection learns it was replaced before the newer one is told it is in. */
