@@ -121,6 +121,9 @@ export class BaileysEngine extends Engine {
       logger: this.logger,
       markOnlineOnConnect: false,
       syncFullHistory: false,
+      // Baileys holds every event of a first login back until the phone's history sync arrives (20 s when
+      // none comes); wafleet keeps no history of before the link, so it does not wait for one.
+      shouldSyncHistoryMessage: () => false,
       ...(this.options.waWebSocketUrl ? { waWebSocketUrl: this.options.waWebSocketUrl } : {}),
       ...(this.options.qrTimeoutMs ? { qrTimeout: this.options.qrTimeoutMs } : {}),
     });
