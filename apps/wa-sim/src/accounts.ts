@@ -34,11 +34,14 @@ export class AccountRegistry {
     return this.byPhone.get(phone)?.devices.get(device);
   }
 
-  /** The phone side of a number: created the first time a phone with that number scans a QR. */
-  ensure(phone: string): Account {
+  /**
+   * The phone side of a number: created the first time a phone with that number links a companion.
+   * `accountKeyPair` is for a key the phone already showed a companion (the code exchange does).
+   */
+  ensure(phone: string, accountKeyPair: KeyPair = Curve.generateKeyPair()): Account {
     let account = this.byPhone.get(phone);
     if (!account) {
-      account = { phone, lid: randomLid(), accountKeyPair: Curve.generateKeyPair(), devices: new Map(), lastDevice: 0, conflicts: 0 };
+      account = { phone, lid: randomLid(), accountKeyPair, devices: new Map(), lastDevice: 0, conflicts: 0 };
       this.byPhone.set(phone, account);
     }
     return account;

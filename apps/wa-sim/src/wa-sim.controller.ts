@@ -7,11 +7,11 @@ import type { WaSimServer } from './wa-sim.server';
 const MAX_BODY_BYTES = 64 * 1024;
 const PHONE = /^\d{5,20}$/;
 
-type Sim = Pick<WaSimServer, 'scanQr' | 'logoutDevice' | 'listAccounts' | 'stats'>;
+type Sim = Pick<WaSimServer, 'scanQr' | 'enterPairingCode' | 'logoutDevice' | 'listAccounts' | 'stats'>;
 
 /**
  * The sim's HTTP control API, beside the WebSocket on the same port: what a test does as the phone
- * (scan, log a device out) and what it reads back (accounts, stats). Errors are
+ * (scan, enter a pairing code, log a device out) and what it reads back (accounts, stats). Errors are
  * `{ error: { code, message } }`; a 500 answers only an error id and logs the rest.
  */
 export class WaSimController {
@@ -41,6 +41,15 @@ export class WaSimController {
       if (typeof qr !== 'string' || qr.length === 0) throw invalidField('qr', 'a non-empty string');
       if (typeof phone !== 'string' || !PHONE.test(phone)) throw invalidField('phone', 'a string of 5 to 20 digits');
       const { jid } = await this.sim.scanQr(qr, phone);
+      return { jid };
+    }
+    if (req.method === 'POST' && path === '/pair-code') {
+      const body = await readJsonObject(req);
+      const code = body.code;
+      const phone = body.phone;
+      if (typeof phone !== 'string' || !PHONE.test(phone)) throw invalidField('phone', 'a string of 5 to 20 digits');
+      if (typeof code !== 'string' || code.length === 0) throw invalidField('code', 'a non-empty string');
+      const { jid } = await this.sim.enterPairingCode(phone, code);
       return { jid };
     }
     if (req.method === 'POST' && logout) {

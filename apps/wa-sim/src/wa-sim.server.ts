@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getBinaryNodeChild, type BinaryNode, type proto } from 'baileys';
+import { Curve, getBinaryNodeChild, type BinaryNode, type proto } from 'baileys';
 import { WebSocketServer } from 'ws';
 import { AccountRegistry, type Account } from './accounts';
 import { answerIq } from './iq-answers';
 import { LiveConnections } from './live-connections';
+import { PairingCodes } from './pairing-code';
 import { PendingReplies } from './pending-replies';
 import { buildPairSuccess, parsePairingQr } from './phone-scan';
 import { createServerIdentity, type ServerIdentity } from './server-identity';
@@ -65,6 +66,7 @@ export class WaSimServer implements ConnectionEvents {
   /** QR ref → the registering connection that showed it. */
   private readonly refs = new Map<string, SimConnection>();
   private readonly replies: PendingReplies;
+  private readonly pairingCodes: PairingCodes;
   private http?: Server;
   private wss?: WebSocketServer;
   private nextConnectionId = 1;
@@ -74,6 +76,7 @@ export class WaSimServer implements ConnectionEvents {
 
   constructor(private readonly options: WaSimOptions = {}) {
     this.replies = new PendingReplies(options.replyTimeoutMs ?? 10_000);
+    this.pairingCodes = new PairingCodes(options.replyTimeoutMs ?? 10_000);
   }
 
   /** Serves the WebSocket on `/ws/chat` and the control API on every other path of the same port. @returns the port actually bound */
@@ -131,11 +134,32 @@ export class WaSimServer implements ConnectionEvents {
     const scanned = parsePairingQr(qr);
     const connection = this.refs.get(scanned.ref);
     if (!connection?.isOpen) throw new WaSimError('unknown_ref', 404, `no registering device shows ref ${scanned.ref}`);
-    const account = this.accounts.ensure(phone);
-    const device = this.accounts.linkDevice(account, scanned.identityKey);
+    return this.linkCompanion(connection, this.accounts.ensure(phone), scanned);
+  }
+
+  /**
+   * The phone of `phone` enters the pairing code a companion showed after `requestPairingCode`: the sim
+   * runs the code exchange with that companion and, when the code matches, links it as `scanQr` does.
+   * @throws WaSimError 403 `wrong_pairing_code`, 404 `no_code_request`, 400 for a malformed code
+   */
+  async enterPairingCode(phone: string, code: string): Promise<PairedDevice> {
+    const known = this.accounts.find(phone)?.accountKeyPair;
+    const link = await this.pairingCodes.enter(phone, code, known ?? Curve.generateKeyPair());
+    const account = this.accounts.ensure(phone, link.primaryIdentity);
+    return this.linkCompanion(link.connection, account, { identityKey: link.companionIdentityKey, advSecret: link.advSecret });
+  }
+
+  /** `pair-success`, the companion's signature, then 515: the end of both ways of linking. */
+  private async linkCompanion(
+    connection: SimConnection,
+    account: Account,
+    companion: { identityKey: Buffer; advSecret: Buffer },
+  ): Promise<PairedDevice> {
+    const phone = account.phone;
+    const device = this.accounts.linkDevice(account, companion.identityKey);
     const id = connection.generateId();
     const reply = this.replies.await(connection, id);
-    await connection.send(buildPairSuccess(id, account, device, scanned));
+    await connection.send(buildPairSuccess(id, account, device, companion));
     const answer = await reply;
     if (!getBinaryNodeChild(answer, 'pair-device-sign')) {
       throw new Error(`companion answered pair-success without pair-device-sign (type ${answer.attrs.type})`);
@@ -176,8 +200,12 @@ export class WaSimServer implements ConnectionEvents {
       this.replies.answer(connection, node);
       return;
     }
-    connection
-      .send(answerIq(node, this.deviceOf(connection)))
+    Promise.resolve()
+      .then(() =>
+        connection.send(
+          PairingCodes.isCodeIq(node) ? this.pairingCodes.answer(connection, node) : answerIq(node, this.deviceOf(connection)),
+        ),
+      )
       .catch((err: unknown) => this.log({ event: 'send-failed', connection: connection.id, err: String(err) }));
   }
 
@@ -186,6 +214,7 @@ export class WaSimServer implements ConnectionEvents {
     this.live.release(connection);
     this.forgetRefs(connection);
     this.replies.abandon(connection);
+    this.pairingCodes.forget(connection);
   }
 
   onProtocolError(connection: SimConnection, err: unknown): void {
