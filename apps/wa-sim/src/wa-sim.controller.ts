@@ -3,15 +3,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { invalidField, WaSimError } from './wa-sim.errors';
 import type { WaSimServer } from './wa-sim.server';
 
-/** Bodies are a QR string and a phone number; anything near this size is not a control request. */
+/** Bodies are a QR, a code, phone numbers or a short text; anything near this size is not a control request. */
 const MAX_BODY_BYTES = 64 * 1024;
 const PHONE = /^\d{5,20}$/;
 
-type Sim = Pick<WaSimServer, 'scanQr' | 'enterPairingCode' | 'logoutDevice' | 'listAccounts' | 'stats'>;
+type Sim = Pick<
+  WaSimServer,
+  'scanQr' | 'enterPairingCode' | 'logoutDevice' | 'deliverMessage' | 'inbox' | 'listAccounts' | 'stats'
+>;
 
 /**
  * The sim's HTTP control API, beside the WebSocket on the same port: what a test does as the phone
- * (scan, enter a pairing code, log a device out) and what it reads back (accounts, stats). Errors are
+ * (scan, enter a pairing code, log a device out), what other phones do (send an account a message) and
+ * what it reads back (accounts, an account's inbox, stats). Errors are
  * `{ error: { code, message } }`; a 500 answers only an error id and logs the rest.
  */
 export class WaSimController {
@@ -34,6 +38,8 @@ export class WaSimController {
   private async route(req: IncomingMessage): Promise<unknown> {
     const path = new URL(req.url ?? '/', 'http://sim').pathname;
     const logout = /^\/accounts\/([^/]+)\/logout$/.exec(path);
+    const messages = /^\/accounts\/([^/]+)\/messages$/.exec(path);
+    const inbox = /^\/accounts\/([^/]+)\/inbox$/.exec(path);
     if (req.method === 'POST' && path === '/scan') {
       const body = await readJsonObject(req);
       const qr = body.qr;
@@ -56,6 +62,15 @@ export class WaSimController {
       const phone = decodeURIComponent(logout[1]!);
       return { phone, devices: await this.sim.logoutDevice(phone) };
     }
+    if (req.method === 'POST' && messages) {
+      const body = await readJsonObject(req);
+      const from = body.from;
+      const text = body.text;
+      if (typeof from !== 'string' || !PHONE.test(from)) throw invalidField('from', 'a string of 5 to 20 digits');
+      if (typeof text !== 'string' || text.length === 0) throw invalidField('text', 'a non-empty string');
+      return this.sim.deliverMessage(decodeURIComponent(messages[1]!), { from, text });
+    }
+    if (req.method === 'GET' && inbox) return { data: this.sim.inbox(decodeURIComponent(inbox[1]!)) };
     if (req.method === 'GET' && path === '/accounts') return { data: this.sim.listAccounts() };
     if (req.method === 'GET' && path === '/stats') return this.sim.stats();
     throw new WaSimError('not_found', 404, `no route ${req.method} ${path}`);

@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { Curve, getBinaryNodeChild, type BinaryNode, type proto } from 'baileys';
 import { WebSocketServer } from 'ws';
 import { AccountRegistry, type Account } from './accounts';
+import { InboundMessages, type LiveDevice } from './inbound-messages';
+import type { InboxMessage } from './inbox';
 import { answerIq } from './iq-answers';
 import { LiveConnections } from './live-connections';
 import { PairingCodes } from './pairing-code';
@@ -67,6 +69,7 @@ export class WaSimServer implements ConnectionEvents {
   private readonly refs = new Map<string, SimConnection>();
   private readonly replies: PendingReplies;
   private readonly pairingCodes: PairingCodes;
+  private readonly inbound = new InboundMessages((phone) => this.liveDevice(phone), (event) => this.log(event));
   private http?: Server;
   private wss?: WebSocketServer;
   private nextConnectionId = 1;
@@ -171,6 +174,22 @@ export class WaSimServer implements ConnectionEvents {
   }
 
   /**
+   * Phone `from` sends account `phone` a text. It is sent at once when the account is online, otherwise
+   * at its next login; until the device acknowledges it, every new connection gets it again.
+   * @returns the message as the account's inbox holds it, `id` being the WhatsApp message id
+   */
+  async deliverMessage(phone: string, message: { from: string; text: string }): Promise<InboxMessage> {
+    if (!this.accounts.find(phone)) throw unknownAccount(phone);
+    return this.inbound.accept(phone, message.from, message.text);
+  }
+
+  /** Every message sent to `phone`, oldest first, with its delivery status. */
+  inbox(phone: string): InboxMessage[] {
+    if (!this.accounts.find(phone)) throw unknownAccount(phone);
+    return this.inbound.list(phone);
+  }
+
+  /**
    * The phone unlinks `device` (every companion when omitted): a live connection of it is told with a
    * 401 stream error and closed, and later logins of it are refused with 401.
    * @returns the device numbers unlinked
@@ -195,18 +214,15 @@ export class WaSimServer implements ConnectionEvents {
   }
 
   onStanza(connection: SimConnection, node: BinaryNode): void {
-    if (node.tag !== 'iq') return;
+    if (node.tag !== 'iq') {
+      this.inbound.onAcknowledgement(connection, node);
+      return;
+    }
     if (node.attrs.type === 'result' || node.attrs.type === 'error') {
       this.replies.answer(connection, node);
       return;
     }
-    Promise.resolve()
-      .then(() =>
-        connection.send(
-          PairingCodes.isCodeIq(node) ? this.pairingCodes.answer(connection, node) : answerIq(node, this.deviceOf(connection)),
-        ),
-      )
-      .catch((err: unknown) => this.log({ event: 'send-failed', connection: connection.id, err: String(err) }));
+    this.answer(connection, node).catch((err: unknown) => this.log({ event: 'iq-failed', connection: connection.id, err: String(err) }));
   }
 
   onClosed(connection: SimConnection): void {
@@ -240,6 +256,20 @@ export class WaSimServer implements ConnectionEvents {
     const replaced = this.live.claim(phone, connection);
     if (replaced) await this.replace(account, replaced, connection);
     await connection.send(loginSuccess(`${account.lid}@lid`));
+    await this.inbound.flush(phone);
+  }
+
+  private async answer(connection: SimConnection, iq: BinaryNode): Promise<void> {
+    const codeIq = PairingCodes.isCodeIq(iq);
+    await connection.send(codeIq ? this.pairingCodes.answer(connection, iq) : answerIq(iq, this.deviceOf(connection)));
+    // A device's first login uploads its keys only after `success`: what waited for them can go now.
+    if (iq.attrs.xmlns === 'encrypt' && connection.payload?.username) await this.inbound.flush(String(connection.payload.username));
+  }
+
+  private liveDevice(phone: string): LiveDevice | undefined {
+    const connection = this.live.find(phone);
+    const device = connection && this.deviceOf(connection);
+    return connection && device ? { connection, device } : undefined;
   }
 
   /** The older connection learns it was replaced before the newer one is told it is in. */
