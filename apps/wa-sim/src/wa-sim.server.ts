@@ -1,21 +1,21 @@
-import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Curve, getBinaryNodeChild, type BinaryNode, type proto } from 'baileys';
+import type { BinaryNode, proto } from 'baileys';
 import { WebSocketServer } from 'ws';
 import { AccountRegistry, type Account } from './accounts';
+import { CompanionLinking, type PairedDevice } from './companion-linking';
 import { InboundMessages, type LiveDevice } from './inbound-messages';
 import type { InboxMessage } from './inbox';
 import { answerIq } from './iq-answers';
 import { LiveConnections } from './live-connections';
-import { PairingCodes } from './pairing-code';
 import { PendingReplies } from './pending-replies';
-import { buildPairSuccess, parsePairingQr } from './phone-scan';
 import { createServerIdentity, type ServerIdentity } from './server-identity';
 import { SimConnection, type ConnectionEvents } from './sim-connection';
-import { connectionReplaced, deviceRemoved, loginFailure, loginSuccess, pairDevice, restartRequired } from './stanzas';
+import { connectionReplaced, deviceRemoved, loginFailure, loginSuccess } from './stanzas';
 import { WaSimController } from './wa-sim.controller';
 import { unknownAccount, WaSimError } from './wa-sim.errors';
+
+export type { PairedDevice } from './companion-linking';
 
 export interface WaSimOptions {
   /** @default '127.0.0.1' */
@@ -51,12 +51,6 @@ export interface AccountSummary {
   conflicts: number;
 }
 
-/** The result of a phone scanning a companion's QR. */
-export interface PairedDevice {
-  jid: string;
-  lid: string;
-}
-
 const WS_PATH = '/ws/chat';
 
 /** WhatsApp Web's server side on loopback: enough of it that an unmodified Baileys pairs and logs in. */
@@ -65,10 +59,8 @@ export class WaSimServer implements ConnectionEvents {
   private readonly identity: ServerIdentity = createServerIdentity();
   private readonly connections = new Set<SimConnection>();
   private readonly live = new LiveConnections();
-  /** QR ref → the registering connection that showed it. */
-  private readonly refs = new Map<string, SimConnection>();
   private readonly replies: PendingReplies;
-  private readonly pairingCodes: PairingCodes;
+  private readonly linking: CompanionLinking;
   private readonly inbound = new InboundMessages((phone) => this.liveDevice(phone), (event) => this.log(event));
   private http?: Server;
   private wss?: WebSocketServer;
@@ -79,7 +71,7 @@ export class WaSimServer implements ConnectionEvents {
 
   constructor(private readonly options: WaSimOptions = {}) {
     this.replies = new PendingReplies(options.replyTimeoutMs ?? 10_000);
-    this.pairingCodes = new PairingCodes(options.replyTimeoutMs ?? 10_000);
+    this.linking = new CompanionLinking(this.accounts, this.replies, options.refsPerRegistration ?? 6, options.replyTimeoutMs ?? 10_000);
   }
 
   /** Serves the WebSocket on `/ws/chat` and the control API on every other path of the same port. @returns the port actually bound */
@@ -126,7 +118,7 @@ export class WaSimServer implements ConnectionEvents {
 
   /** Whether `ref` is in a QR that a still-connected registering device may be showing. */
   offersRef(ref: string): boolean {
-    return this.refs.get(ref)?.isOpen ?? false;
+    return this.linking.offersRef(ref);
   }
 
   /**
@@ -134,10 +126,7 @@ export class WaSimServer implements ConnectionEvents {
    * with `pair-success`, waits for its signature and then asks it to reconnect (515), as WhatsApp does.
    */
   async scanQr(qr: string, phone: string): Promise<PairedDevice> {
-    const scanned = parsePairingQr(qr);
-    const connection = this.refs.get(scanned.ref);
-    if (!connection?.isOpen) throw new WaSimError('unknown_ref', 404, `no registering device shows ref ${scanned.ref}`);
-    return this.linkCompanion(connection, this.accounts.ensure(phone), scanned);
+    return this.linking.scanQr(qr, phone);
   }
 
   /**
@@ -146,31 +135,7 @@ export class WaSimServer implements ConnectionEvents {
    * @throws WaSimError 403 `wrong_pairing_code`, 404 `no_code_request`, 400 for a malformed code
    */
   async enterPairingCode(phone: string, code: string): Promise<PairedDevice> {
-    const known = this.accounts.find(phone)?.accountKeyPair;
-    const link = await this.pairingCodes.enter(phone, code, known ?? Curve.generateKeyPair());
-    const account = this.accounts.ensure(phone, link.primaryIdentity);
-    return this.linkCompanion(link.connection, account, { identityKey: link.companionIdentityKey, advSecret: link.advSecret });
-  }
-
-  /** `pair-success`, the companion's signature, then 515: the end of both ways of linking. */
-  private async linkCompanion(
-    connection: SimConnection,
-    account: Account,
-    companion: { identityKey: Buffer; advSecret: Buffer },
-  ): Promise<PairedDevice> {
-    const phone = account.phone;
-    const device = this.accounts.linkDevice(account, companion.identityKey);
-    const id = connection.generateId();
-    const reply = this.replies.await(connection, id);
-    await connection.send(buildPairSuccess(id, account, device, companion));
-    const answer = await reply;
-    if (!getBinaryNodeChild(answer, 'pair-device-sign')) {
-      throw new Error(`companion answered pair-success without pair-device-sign (type ${answer.attrs.type})`);
-    }
-    this.forgetRefs(connection);
-    await connection.send(restartRequired());
-    connection.close();
-    return { jid: `${phone}:${device.device}@s.whatsapp.net`, lid: `${account.lid}:${device.device}@lid` };
+    return this.linking.enterPairingCode(phone, code);
   }
 
   /**
@@ -228,9 +193,8 @@ export class WaSimServer implements ConnectionEvents {
   onClosed(connection: SimConnection): void {
     this.connections.delete(connection);
     this.live.release(connection);
-    this.forgetRefs(connection);
+    this.linking.forget(connection);
     this.replies.abandon(connection);
-    this.pairingCodes.forget(connection);
   }
 
   onProtocolError(connection: SimConnection, err: unknown): void {
@@ -239,9 +203,7 @@ export class WaSimServer implements ConnectionEvents {
 
   private async register(connection: SimConnection): Promise<void> {
     this.registrations++;
-    const refs = Array.from({ length: this.options.refsPerRegistration ?? 6 }, () => newRef());
-    for (const ref of refs) this.refs.set(ref, connection);
-    await connection.send(pairDevice(connection.generateId(), refs));
+    await connection.send(this.linking.offerRefs(connection));
   }
 
   private async login(connection: SimConnection, payload: proto.ClientPayload): Promise<void> {
@@ -260,8 +222,7 @@ export class WaSimServer implements ConnectionEvents {
   }
 
   private async answer(connection: SimConnection, iq: BinaryNode): Promise<void> {
-    const codeIq = PairingCodes.isCodeIq(iq);
-    await connection.send(codeIq ? this.pairingCodes.answer(connection, iq) : answerIq(iq, this.deviceOf(connection)));
+    await connection.send(this.linking.answerIq(connection, iq) ?? answerIq(iq, this.deviceOf(connection)));
     // A device's first login uploads its keys only after `success`: what waited for them can go now.
     if (iq.attrs.xmlns === 'encrypt' && connection.payload?.username) await this.inbound.flush(String(connection.payload.username));
   }
@@ -297,16 +258,7 @@ export class WaSimServer implements ConnectionEvents {
     return this.accounts.findDevice(String(payload.username ?? ''), payload.device ?? 0);
   }
 
-  private forgetRefs(connection: SimConnection): void {
-    for (const [ref, owner] of this.refs) if (owner === connection) this.refs.delete(ref);
-  }
-
   private log(event: Record<string, unknown>): void {
     this.options.log?.(event);
   }
-}
-
-/** Shaped like WhatsApp's refs (`2@…`); only the sim needs to recognise them. */
-function newRef(): string {
-  return `2@${randomBytes(24).toString('base64')}`;
 }
