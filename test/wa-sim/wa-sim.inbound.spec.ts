@@ -1,4 +1,5 @@
-import type { WAMessage } from 'baileys';
+import { createHash, randomBytes } from 'node:crypto';
+import { downloadMediaMessage, type WAMessage } from 'baileys';
 import { WaSimServer } from '../../apps/wa-sim/src/wa-sim.server';
 import { connect, copyAuthState, nextUpdate, opened, pairAndLogin, type Socket } from './baileys-client';
 import { useSim } from './sim-fixture';
@@ -39,6 +40,19 @@ async function eventually<T>(read: () => T, accept: (value: T) => boolean, timeo
   }
 }
 
+/**
+ * An undici Agent that trusts `ca`, for Baileys' media download (global fetch with a `dispatcher`).
+ * Node bundles undici without exporting it; the global dispatcher it creates on first use is an Agent,
+ * kept on the global object of Node's own realm, which jest's sandbox reaches through `fetch`'s realm.
+ */
+async function trustingDispatcher(ca: string): Promise<object> {
+  await fetch('http://127.0.0.1:9/').catch(() => undefined);
+  const nodeGlobal = (fetch.constructor as FunctionConstructor)('return globalThis')() as Record<symbol, unknown>;
+  const agent = nodeGlobal[Symbol.for('undici.globalDispatcher.1')] as { constructor: new (options: object) => object } | undefined;
+  if (!agent) throw new Error('Node did not expose its global fetch dispatcher');
+  return new agent.constructor({ connect: { ca } });
+}
+
 describe('wa-sim inbound messages to an unmodified Baileys client', () => {
   let sim: WaSimServer;
   let port: number;
@@ -70,7 +84,7 @@ describe('wa-sim inbound messages to an unmodified Baileys client', () => {
     expect(message.messageTimestamp).toBe(posted.body.t);
     const listed = await call('GET', `/accounts/${PHONE}/inbox`);
     expect(listed.body.data).toEqual([
-      { id: posted.body.id, from: SENDER, text: 'hello from the sim ✓', t: posted.body.t, status: expect.any(String), deliveries: 1 },
+      { id: posted.body.id, from: SENDER, type: 'text', text: 'hello from the sim ✓', t: posted.body.t, status: expect.any(String), deliveries: 1 },
     ]);
     expect(await eventually(inbox, allAcked)).toEqual([expect.objectContaining({ status: 'acked', deliveries: 1 })]);
   });
@@ -131,16 +145,45 @@ describe('wa-sim inbound messages to an unmodified Baileys client', () => {
     expect(await eventually(inbox, allAcked)).toEqual([expect.objectContaining({ status: 'acked', deliveries: 2 })]);
   });
 
-  it('answers 400 for a bad message body and 404 for an unknown account', async () => {
+  it('delivers an image the client downloads and decrypts byte for byte', async () => {
+    const { socket } = await paired();
+    const arriving = received(socket, 1);
+    const image = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), randomBytes(40_000)]);
+
+    const posted = await call('POST', `/accounts/${PHONE}/messages`, {
+      from: SENDER,
+      image: image.toString('base64'),
+      caption: 'a picture',
+      mimetype: 'image/png',
+    });
+    const [{ type, message }] = await arriving;
+
+    expect(posted).toEqual({ status: 200, body: expect.objectContaining({ type: 'image', text: 'a picture', from: SENDER }) });
+    expect(type).toBe('notify');
+    expect(message.key).toMatchObject({ id: posted.body.id, remoteJid: `${SENDER}@s.whatsapp.net` });
+    const imageMessage = message.message?.imageMessage;
+    expect(imageMessage).toMatchObject({ caption: 'a picture', mimetype: 'image/png', fileLength: expect.anything() });
+    expect(Buffer.from(imageMessage!.fileSha256!)).toEqual(createHash('sha256').update(image).digest());
+
+    const dispatcher = await trustingDispatcher((await sim.inboundMediaCertificate())!);
+    const downloaded = await downloadMediaMessage(message, 'buffer', { options: { dispatcher } } as never);
+    expect(Buffer.compare(downloaded as Buffer, image)).toBe(0);
+  });
+
+  it('answers 400 for a bad text or image body and 404 for an unknown account', async () => {
     sim.accounts.ensure(PHONE);
 
     const noFrom = await call('POST', `/accounts/${PHONE}/messages`, { text: 'hi' });
     const emptyText = await call('POST', `/accounts/${PHONE}/messages`, { from: SENDER, text: '' });
+    const badImage = await call('POST', `/accounts/${PHONE}/messages`, { from: SENDER, image: 'not base64!' });
+    const textAndImage = await call('POST', `/accounts/${PHONE}/messages`, { from: SENDER, text: 'hi', image: 'AAAA' });
     const unknown = await call('POST', '/accounts/15559999999/messages', { from: SENDER, text: 'hi' });
     const unknownInbox = await call('GET', '/accounts/15559999999/inbox');
 
     expect(noFrom).toEqual({ status: 400, body: { error: { code: 'invalid_body', message: expect.stringContaining('"from"') } } });
     expect(emptyText).toEqual({ status: 400, body: { error: { code: 'invalid_body', message: expect.stringContaining('"text"') } } });
+    expect(badImage).toEqual({ status: 400, body: { error: { code: 'invalid_body', message: expect.stringContaining('"image"') } } });
+    expect(textAndImage).toEqual({ status: 400, body: { error: { code: 'invalid_body', message: expect.stringContaining('"text"') } } });
     expect(unknown).toEqual({ status: 404, body: { error: { code: 'unknown_account', message: expect.stringContaining('15559999999') } } });
     expect(unknownInbox.status).toBe(404);
     expect(inbox()).toEqual([]);

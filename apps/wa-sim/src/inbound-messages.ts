@@ -1,6 +1,7 @@
 import type { BinaryNode } from 'baileys';
 import type { LinkedDevice } from './accounts';
 import { Inboxes, view, type InboxEntry, type InboxMessage } from './inbox';
+import { InboundMediaHost, type InboundImage } from './inbound-media';
 import { SenderPhones } from './sender-phones';
 import type { SimConnection } from './sim-connection';
 
@@ -18,6 +19,7 @@ export interface LiveDevice {
 export class InboundMessages {
   private readonly inboxes = new Inboxes();
   private readonly senders = new SenderPhones();
+  private readonly media = new InboundMediaHost();
   /** Per account, so deliveries never overtake each other while one is being encrypted. */
   private readonly queues = new Map<string, Promise<void>>();
   /** Message ids already sent on each connection: one connection gets a message once. */
@@ -29,10 +31,23 @@ export class InboundMessages {
   ) {}
 
   /** Accepts a text from phone `from` for account `phone` and sends it if the account is online. */
-  async accept(phone: string, from: string, text: string): Promise<InboxMessage> {
-    const entry = this.inboxes.add(phone, from, text);
-    await this.flush(phone);
-    return view(entry);
+  async acceptText(phone: string, from: string, text: string): Promise<InboxMessage> {
+    return this.accept(phone, { from, type: 'text', text, message: { conversation: text } });
+  }
+
+  /** As {@link acceptText}; the image is encrypted and hosted first, as the sender's phone uploads it. */
+  async acceptImage(phone: string, from: string, image: InboundImage): Promise<InboxMessage> {
+    const imageMessage = await this.media.host(image);
+    return this.accept(phone, { from, type: 'image', text: image.caption ?? '', message: { imageMessage } });
+  }
+
+  /** The PEM of the media host, for a client to trust; undefined before the first image. */
+  mediaCertificate(): Promise<string | undefined> {
+    return this.media.certificate();
+  }
+
+  stop(): Promise<void> {
+    return this.media.stop();
   }
 
   /** Sends the live connection of `phone` whatever it has not had yet; call on login and on key uploads. */
@@ -61,6 +76,12 @@ export class InboundMessages {
     return this.inboxes.list(phone);
   }
 
+  private async accept(phone: string, content: Parameters<Inboxes['add']>[1]): Promise<InboxMessage> {
+    const entry = this.inboxes.add(phone, content);
+    await this.flush(phone);
+    return view(entry);
+  }
+
   private async send(phone: string): Promise<void> {
     const live = this.liveDevice(phone);
     if (!live?.device.keyBundle) return;
@@ -78,11 +99,12 @@ export class InboundMessages {
 
   private async seal(phone: string, entry: InboxEntry, device: LinkedDevice): Promise<BinaryNode> {
     const deviceJid = `${phone}:${device.device}@s.whatsapp.net`;
-    const { type, ciphertext } = await this.senders.seal(entry.from, deviceJid, device, { conversation: entry.text });
+    const { type, ciphertext } = await this.senders.seal(entry.from, deviceJid, device, entry.message);
+    const media: Record<string, string> = entry.type === 'text' ? {} : { mediatype: entry.type };
     const stanza: BinaryNode = {
       tag: 'message',
-      attrs: { from: `${entry.from}@s.whatsapp.net`, id: entry.id, type: 'text', t: String(entry.t) },
-      content: [{ tag: 'enc', attrs: { v: '2', type }, content: ciphertext }],
+      attrs: { from: `${entry.from}@s.whatsapp.net`, id: entry.id, type: entry.type === 'text' ? 'text' : 'media', t: String(entry.t) },
+      content: [{ tag: 'enc', attrs: { v: '2', type, ...media }, content: ciphertext }],
     };
     entry.sealed = { device: device.device, stanza };
     return stanza;

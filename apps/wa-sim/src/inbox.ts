@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { BinaryNode } from 'baileys';
+import type { BinaryNode, proto } from 'baileys';
 
 /**
  * `pending`: waiting for the account to be online; `delivered`: sent, but the device has not
@@ -12,6 +12,8 @@ export interface InboxMessage {
   id: string;
   /** The sender's phone number. */
   from: string;
+  type: 'text' | 'image';
+  /** The text, or an image's caption ('' without one). */
   text: string;
   /** Unix seconds at which the sim accepted it; every delivery carries this time. */
   t: number;
@@ -21,6 +23,8 @@ export interface InboxMessage {
 }
 
 export interface InboxEntry extends InboxMessage {
+  /** What the sender's phone encrypts: the same content for every device and every delivery. */
+  message: proto.IMessage;
   /** The stanza as first encrypted for a device; redelivered as is, as WhatsApp cannot re-encrypt. */
   sealed?: { device: number; stanza: BinaryNode };
 }
@@ -29,11 +33,10 @@ export interface InboxEntry extends InboxMessage {
 export class Inboxes {
   private readonly byPhone = new Map<string, InboxEntry[]>();
 
-  add(phone: string, from: string, text: string, now = new Date()): InboxEntry {
+  add(phone: string, content: Pick<InboxEntry, 'from' | 'type' | 'text' | 'message'>, now = new Date()): InboxEntry {
     const entry: InboxEntry = {
       id: randomBytes(10).toString('hex').toUpperCase(),
-      from,
-      text,
+      ...content,
       t: Math.floor(now.getTime() / 1000),
       status: 'pending',
       deliveries: 0,
@@ -66,6 +69,6 @@ export class Inboxes {
   }
 }
 
-export function view({ id, from, text, t, status, deliveries }: InboxMessage): InboxMessage {
-  return { id, from, text, t, status, deliveries };
+export function view({ id, from, type, text, t, status, deliveries }: InboxMessage): InboxMessage {
+  return { id, from, type, text, t, status, deliveries };
 }

@@ -3,13 +3,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { invalidField, WaSimError } from './wa-sim.errors';
 import type { WaSimServer } from './wa-sim.server';
 
-/** Bodies are a QR, a code, phone numbers or a short text; anything near this size is not a control request. */
-const MAX_BODY_BYTES = 64 * 1024;
+/** Bodies are a QR, a code, phone numbers, a text or a small base64 image; anything near this size is not a control request. */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const PHONE = /^\d{5,20}$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 type Sim = Pick<
   WaSimServer,
-  'scanQr' | 'enterPairingCode' | 'logoutDevice' | 'deliverMessage' | 'inbox' | 'listAccounts' | 'stats'
+  'scanQr' | 'enterPairingCode' | 'logoutDevice' | 'deliverMessage' | 'deliverImage' | 'inbox' | 'listAccounts' | 'stats'
 >;
 
 /**
@@ -64,11 +65,20 @@ export class WaSimController {
     }
     if (req.method === 'POST' && messages) {
       const body = await readJsonObject(req);
-      const from = body.from;
-      const text = body.text;
+      const phone = decodeURIComponent(messages[1]!);
+      const { from, text, image, caption, mimetype } = body;
       if (typeof from !== 'string' || !PHONE.test(from)) throw invalidField('from', 'a string of 5 to 20 digits');
-      if (typeof text !== 'string' || text.length === 0) throw invalidField('text', 'a non-empty string');
-      return this.sim.deliverMessage(decodeURIComponent(messages[1]!), { from, text });
+      if (image === undefined) {
+        if (typeof text !== 'string' || text.length === 0) throw invalidField('text', 'a non-empty string');
+        return this.sim.deliverMessage(phone, { from, text });
+      }
+      if (text !== undefined) throw invalidField('text', 'absent when "image" is given (use "caption")');
+      if (typeof image !== 'string' || !BASE64.test(image)) throw invalidField('image', 'non-empty base64');
+      if (caption !== undefined && typeof caption !== 'string') throw invalidField('caption', 'a string');
+      if (mimetype !== undefined && (typeof mimetype !== 'string' || !mimetype.startsWith('image/'))) {
+        throw invalidField('mimetype', 'an image/* media type');
+      }
+      return this.sim.deliverImage(phone, { from, image: { data: Buffer.from(image, 'base64'), caption, mimetype } });
     }
     if (req.method === 'GET' && inbox) return { data: this.sim.inbox(decodeURIComponent(inbox[1]!)) };
     if (req.method === 'GET' && path === '/accounts') return { data: this.sim.listAccounts() };

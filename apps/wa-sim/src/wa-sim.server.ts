@@ -4,6 +4,7 @@ import type { BinaryNode, proto } from 'baileys';
 import { WebSocketServer } from 'ws';
 import { AccountRegistry, type Account } from './accounts';
 import { CompanionLinking, type PairedDevice } from './companion-linking';
+import type { InboundImage } from './inbound-media';
 import { InboundMessages, type LiveDevice } from './inbound-messages';
 import type { InboxMessage } from './inbox';
 import { answerIq } from './iq-answers';
@@ -93,6 +94,7 @@ export class WaSimServer implements ConnectionEvents {
 
   async stop(): Promise<void> {
     for (const connection of this.connections) connection.terminate();
+    await this.inbound.stop();
     await new Promise<void>((resolve) => (this.wss ? this.wss.close(() => resolve()) : resolve()));
     const http = this.http;
     if (http) {
@@ -145,7 +147,18 @@ export class WaSimServer implements ConnectionEvents {
    */
   async deliverMessage(phone: string, message: { from: string; text: string }): Promise<InboxMessage> {
     if (!this.accounts.find(phone)) throw unknownAccount(phone);
-    return this.inbound.accept(phone, message.from, message.text);
+    return this.inbound.acceptText(phone, message.from, message.text);
+  }
+
+  /** As {@link deliverMessage} for an image, hosted over HTTPS; a client trusts {@link mediaCertificate} to fetch it. */
+  async deliverImage(phone: string, message: { from: string; image: InboundImage }): Promise<InboxMessage> {
+    if (!this.accounts.find(phone)) throw unknownAccount(phone);
+    return this.inbound.acceptImage(phone, message.from, message.image);
+  }
+
+  /** The PEM of the inbound media host; undefined until the first image is delivered. */
+  inboundMediaCertificate(): Promise<string | undefined> {
+    return this.inbound.mediaCertificate();
   }
 
   /** Every message sent to `phone`, oldest first, with its delivery status. */
