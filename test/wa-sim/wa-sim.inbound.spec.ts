@@ -14,7 +14,7 @@ interface Received {
 }
 
 /** The first `count` messages.upsert entries that carry a message, with the upsert type of each. */
-function received(socket: Socket, count: number, timeoutMs = 10_000): Promise<Received[]> {
+function received(socket: Socket, count: number, timeoutMs = 15_000): Promise<Received[]> {
   return new Promise((resolve, reject) => {
     const seen: Received[] = [];
     const timer = setTimeout(
@@ -31,7 +31,7 @@ function received(socket: Socket, count: number, timeoutMs = 10_000): Promise<Re
   });
 }
 
-async function eventually<T>(read: () => T, accept: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
+async function eventually<T>(read: () => T, accept: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = read();
