@@ -11,11 +11,11 @@ describe('wa-sim pairing by code with an unmodified Baileys client', () => {
   const track = useSim((started, at) => ([sim, port] = [started, at]));
 
   /** A new device that asks for a pairing code on its first QR, as Baileys documents it. */
-  async function requestCode(): Promise<{ auth: MemoryAuthState; socket: Socket; code: string }> {
+  async function requestCode(custom?: string): Promise<{ auth: MemoryAuthState; socket: Socket; code: string }> {
     const auth = memoryAuthState();
     const socket = track(connect(port, auth));
     await nextUpdate(socket, (u) => u.qr);
-    const code = await socket.requestPairingCode(PHONE);
+    const code = await socket.requestPairingCode(PHONE, custom);
     return { auth, socket, code };
   }
 
@@ -48,8 +48,9 @@ describe('wa-sim pairing by code with an unmodified Baileys client', () => {
   });
 
   it('refuses a wrong code with 403 and links nothing, and still takes the right code afterwards', async () => {
-    const { socket, code } = await requestCode();
-    const wrong = code.startsWith('A') ? `B${code.slice(1)}` : `A${code.slice(1)}`;
+    // A code of the client's choosing, with every kind of character Baileys' own codes hold.
+    const { socket, code } = await requestCode('L1NK2WAZ');
+    const wrong = 'L1NK2WAY';
 
     const refused = await post('/pair-code', { phone: PHONE, code: wrong });
 

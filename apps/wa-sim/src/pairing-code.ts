@@ -17,8 +17,11 @@ import type { SimConnection } from './sim-connection';
 import { iqResult } from './stanzas';
 import { invalidField, WaSimError } from './wa-sim.errors';
 
-/** Baileys' `bytesToCrockford(randomBytes(5))`: 8 characters of Crockford's base32 (no I, L, O, U). */
-const PAIRING_CODE = /^[0-9A-HJKMNP-TV-Z]{8}$/;
+/**
+ * Eight letters or digits, as the phone's code field takes them. Baileys draws its own from `1-9` and
+ * `A-Z` without I, O and U, but `requestPairingCode(phone, custom)` lets a client choose any 8 characters.
+ */
+const PAIRING_CODE = /^[0-9A-Z]{8}$/;
 
 /** A companion that asked to be linked by code and waits for the phone to enter it. */
 interface CodeRequest {
