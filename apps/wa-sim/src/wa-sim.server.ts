@@ -150,7 +150,7 @@ export class WaSimServer implements ConnectionEvents {
     return this.inbound.acceptText(phone, message.from, message.text);
   }
 
-  /** As {@link deliverMessage} for an image, hosted over HTTPS; a client trusts {@link mediaCertificate} to fetch it. */
+  /** As {@link deliverMessage} for an image, hosted over HTTPS; a client trusts {@link inboundMediaCertificate} to fetch it. */
   async deliverImage(phone: string, message: { from: string; image: InboundImage }): Promise<InboxMessage> {
     if (!this.accounts.find(phone)) throw unknownAccount(phone);
     return this.inbound.acceptImage(phone, message.from, message.image);
