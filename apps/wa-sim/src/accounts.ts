@@ -1,13 +1,16 @@
 import { randomInt } from 'node:crypto';
 import { Curve, type KeyPair } from 'baileys';
+import type { DeviceKeyBundle } from './key-bundle';
 
 /** A companion device linked to an account, as the phone registered it at pairing time. */
 export interface LinkedDevice {
   device: number;
   /** The companion's signed identity key, as it was in the QR it scanned. */
   identityKey: Buffer;
-  /** Pre-keys the device has uploaded; Baileys asks for the count at each login. */
+  /** Pre-keys the device has uploaded and nobody has used yet; Baileys asks for the count at each login. */
   preKeyCount: number;
+  /** Its uploaded keys, for senders to open sessions to it; absent until its first upload. */
+  keyBundle?: DeviceKeyBundle;
 }
 
 /** A WhatsApp account as the phone owns it: its number, its LID, and the key that signs its devices. */
@@ -34,11 +37,14 @@ export class AccountRegistry {
     return this.byPhone.get(phone)?.devices.get(device);
   }
 
-  /** The phone side of a number: created the first time a phone with that number scans a QR. */
-  ensure(phone: string): Account {
+  /**
+   * The phone side of a number: created the first time a phone with that number links a companion.
+   * `accountKeyPair` is for a key the phone already showed a companion (the code exchange does).
+   */
+  ensure(phone: string, accountKeyPair: KeyPair = Curve.generateKeyPair()): Account {
     let account = this.byPhone.get(phone);
     if (!account) {
-      account = { phone, lid: randomLid(), accountKeyPair: Curve.generateKeyPair(), devices: new Map(), lastDevice: 0, conflicts: 0 };
+      account = { phone, lid: randomLid(), accountKeyPair, devices: new Map(), lastDevice: 0, conflicts: 0 };
       this.byPhone.set(phone, account);
     }
     return account;

@@ -1,5 +1,6 @@
 import { getBinaryNodeChild, type BinaryNode } from 'baileys';
 import type { LinkedDevice } from './accounts';
+import { foldKeyUpload } from './key-bundle';
 import { firstChildTag, iqResult, uploadedPreKeyCount } from './stanzas';
 
 /**
@@ -16,6 +17,7 @@ export function answerIq(iq: BinaryNode, device: LinkedDevice | undefined): Bina
       return iqResult(iq, [{ tag: 'digest', attrs: {} }]);
     default:
       if (device && getBinaryNodeChild(iq, 'list')) device.preKeyCount += uploadedPreKeyCount(iq);
+      if (device) device.keyBundle = foldKeyUpload(device.keyBundle, iq);
       return iqResult(iq);
   }
 }

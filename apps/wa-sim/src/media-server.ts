@@ -75,6 +75,18 @@ export class MediaServer {
     return [...this.stored.values()];
   }
 
+  /**
+   * Stores encrypted media under a new direct path, as an upload does; also how other phones' media
+   * reaches the host for the sim's accounts to download. @returns the stored blob and its URL
+   */
+  keep(kind: string, bytes: Buffer): StoredMedia & { url: string } {
+    // Shaped like WhatsApp's direct paths; only this server resolves them.
+    const directPath = `/v/t62.7118-24/${randomBytes(16).toString('hex')}.enc`;
+    const media = { directPath, kind, bytes };
+    this.stored.set(directPath, media);
+    return { ...media, url: `https://${this.hostname}${directPath}` };
+  }
+
   /** The answer to `iq xmlns=w:m` with `media_conn`: one host, and the auth every upload must carry. */
   answerMediaConn(iq: BinaryNode): BinaryNode {
     return iqResult(iq, [
@@ -96,7 +108,7 @@ export class MediaServer {
     if (req.method === 'POST' && upload) {
       if (url.searchParams.get('auth') !== this.auth) return json(res, 401, { error: 'bad auth' });
       this.receive(req, upload[1]!)
-        .then((media) => json(res, 200, { url: `https://${this.hostname}${media.directPath}`, direct_path: media.directPath }))
+        .then((media) => json(res, 200, { url: media.url, direct_path: media.directPath }))
         .catch((err: unknown) => json(res, err instanceof TooLarge ? 413 : 400, { error: String(err) }));
       return;
     }
@@ -105,7 +117,7 @@ export class MediaServer {
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': media.bytes.length }).end(media.bytes);
   }
 
-  private async receive(req: IncomingMessage, kind: string): Promise<StoredMedia> {
+  private async receive(req: IncomingMessage, kind: string): Promise<StoredMedia & { url: string }> {
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -113,11 +125,7 @@ export class MediaServer {
       if (size > this.maxBytes) throw new TooLarge(`upload exceeds ${this.maxBytes} bytes`);
       chunks.push(chunk);
     }
-    // Shaped like WhatsApp's direct paths; only this server resolves them.
-    const directPath = `/v/t62.7118-24/${randomBytes(16).toString('hex')}.enc`;
-    const media = { directPath, kind, bytes: Buffer.concat(chunks) };
-    this.stored.set(directPath, media);
-    return media;
+    return this.keep(kind, Buffer.concat(chunks));
   }
 }
 

@@ -29,11 +29,17 @@ export function parsePairingQr(qr: string): PairingQr {
 }
 
 /**
- * The `pair-success` iq the server relays after the phone scanned: the phone signs the companion's
- * identity with its account key and MACs the result with the QR's adv secret, which is what Baileys'
+ * The `pair-success` iq the server relays once the phone scanned a QR or took a pairing code: the phone
+ * signs the companion's identity with its account key and MACs the result with the adv secret (read
+ * from the QR, or agreed in the code exchange), which is what Baileys'
  * `configureSuccessfulPairing` verifies.
  */
-export function buildPairSuccess(id: string, account: Account, device: LinkedDevice, qr: PairingQr): BinaryNode {
+export function buildPairSuccess(
+  id: string,
+  account: Account,
+  device: LinkedDevice,
+  companion: Pick<PairingQr, 'identityKey' | 'advSecret'>,
+): BinaryNode {
   const deviceDetails = proto.ADVDeviceIdentity.encode({
     rawId: device.device,
     timestamp: Math.floor(Date.now() / 1000),
@@ -41,14 +47,14 @@ export function buildPairSuccess(id: string, account: Account, device: LinkedDev
   }).finish();
   const accountSignature = Curve.sign(
     account.accountKeyPair.private,
-    Buffer.concat([WA_ADV_ACCOUNT_SIG_PREFIX, deviceDetails, qr.identityKey]),
+    Buffer.concat([WA_ADV_ACCOUNT_SIG_PREFIX, deviceDetails, companion.identityKey]),
   );
   const details = proto.ADVSignedDeviceIdentity.encode({
     details: deviceDetails,
     accountSignatureKey: account.accountKeyPair.public,
     accountSignature,
   }).finish();
-  const hmac = createHmac('sha256', qr.advSecret).update(details).digest();
+  const hmac = createHmac('sha256', companion.advSecret).update(details).digest();
   const deviceIdentity = proto.ADVSignedDeviceIdentityHMAC.encode({ details, hmac }).finish();
   return {
     tag: 'iq',

@@ -4,14 +4,19 @@ import { invalidField, WaSimError } from './wa-sim.errors';
 import type { RecipientFailure } from './virtual-phones';
 import type { WaSimServer } from './wa-sim.server';
 
-/** Bodies are a QR string and a phone number; anything near this size is not a control request. */
-const MAX_BODY_BYTES = 64 * 1024;
+/** Bodies are a QR, a code, phone numbers, a text or a small base64 image; anything near this size is not a control request. */
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const PHONE = /^\d{5,20}$/;
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 type Sim = Pick<
   WaSimServer,
   | 'scanQr'
+  | 'enterPairingCode'
   | 'logoutDevice'
+  | 'deliverMessage'
+  | 'deliverImage'
+  | 'inbox'
   | 'listAccounts'
   | 'stats'
   | 'messagesTo'
@@ -22,7 +27,8 @@ type Sim = Pick<
 
 /**
  * The sim's HTTP control API, beside the WebSocket on the same port: what a test does as the phone
- * (scan, log a device out) and what it reads back (accounts, stats). Errors are
+ * (scan, enter a pairing code, log a device out), what other phones do (send an account a message) and
+ * what it reads back (accounts, an account's inbox, stats). Errors are
  * `{ error: { code, message } }`; a 500 answers only an error id and logs the rest.
  *
  * Recipients (any number a client sends to, paired or not):
@@ -58,6 +64,8 @@ export class WaSimController {
     const logout = /^\/accounts\/([^/]+)\/logout$/.exec(path);
     const recipient = /^\/recipients\/([^/]+)\/(fail|messages)$/.exec(path);
     if (recipient) return this.routeRecipient(req, decodeURIComponent(recipient[1]!), recipient[2]!);
+    const messages = /^\/accounts\/([^/]+)\/messages$/.exec(path);
+    const inbox = /^\/accounts\/([^/]+)\/inbox$/.exec(path);
     if (req.method === 'POST' && path === '/scan') {
       const body = await readJsonObject(req);
       const qr = body.qr;
@@ -67,10 +75,37 @@ export class WaSimController {
       const { jid } = await this.sim.scanQr(qr, phone);
       return { jid };
     }
+    if (req.method === 'POST' && path === '/pair-code') {
+      const body = await readJsonObject(req);
+      const code = body.code;
+      const phone = body.phone;
+      if (typeof phone !== 'string' || !PHONE.test(phone)) throw invalidField('phone', 'a string of 5 to 20 digits');
+      if (typeof code !== 'string' || code.length === 0) throw invalidField('code', 'a non-empty string');
+      const { jid } = await this.sim.enterPairingCode(phone, code);
+      return { jid };
+    }
     if (req.method === 'POST' && logout) {
       const phone = decodeURIComponent(logout[1]!);
       return { phone, devices: await this.sim.logoutDevice(phone) };
     }
+    if (req.method === 'POST' && messages) {
+      const body = await readJsonObject(req);
+      const phone = decodeURIComponent(messages[1]!);
+      const { from, text, image, caption, mimetype } = body;
+      if (typeof from !== 'string' || !PHONE.test(from)) throw invalidField('from', 'a string of 5 to 20 digits');
+      if (image === undefined) {
+        if (typeof text !== 'string' || text.length === 0) throw invalidField('text', 'a non-empty string');
+        return this.sim.deliverMessage(phone, { from, text });
+      }
+      if (text !== undefined) throw invalidField('text', 'absent when "image" is given (use "caption")');
+      if (typeof image !== 'string' || !BASE64.test(image)) throw invalidField('image', 'non-empty base64');
+      if (caption !== undefined && typeof caption !== 'string') throw invalidField('caption', 'a string');
+      if (mimetype !== undefined && (typeof mimetype !== 'string' || !mimetype.startsWith('image/'))) {
+        throw invalidField('mimetype', 'an image/* media type');
+      }
+      return this.sim.deliverImage(phone, { from, image: { data: Buffer.from(image, 'base64'), caption, mimetype } });
+    }
+    if (req.method === 'GET' && inbox) return { data: this.sim.inbox(decodeURIComponent(inbox[1]!)) };
     if (req.method === 'GET' && path === '/accounts') return { data: this.sim.listAccounts() };
     if (req.method === 'GET' && path === '/stats') return this.sim.stats();
     if (req.method === 'GET' && path === '/media/certificate') return { certificate: this.sim.mediaCertificate() };

@@ -1,21 +1,25 @@
-import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getBinaryNodeChild, type BinaryNode, type proto } from 'baileys';
+import type { BinaryNode, proto } from 'baileys';
 import { WebSocketServer } from 'ws';
 import { AccountRegistry, type Account } from './accounts';
+import { CompanionLinking, type PairedDevice } from './companion-linking';
+import type { InboundImage } from './inbound-media';
+import { InboundMessages, type LiveDevice } from './inbound-messages';
+import type { InboxMessage } from './inbox';
 import { answerIq } from './iq-answers';
 import { LiveConnections } from './live-connections';
 import { Messaging, type MessagingOptions } from './messaging';
 import type { SentMessage } from './outgoing-messages';
 import { PendingReplies } from './pending-replies';
-import { buildPairSuccess, parsePairingQr } from './phone-scan';
 import { createServerIdentity, type ServerIdentity } from './server-identity';
 import { SimConnection, type ConnectionEvents } from './sim-connection';
-import { connectionReplaced, deviceRemoved, loginFailure, loginSuccess, offlineDelivered, pairDevice, restartRequired } from './stanzas';
+import { connectionReplaced, deviceRemoved, loginFailure, loginSuccess, offlineDelivered } from './stanzas';
 import type { RecipientFailure } from './virtual-phones';
 import { WaSimController } from './wa-sim.controller';
 import { unknownAccount, WaSimError } from './wa-sim.errors';
+
+export type { PairedDevice } from './companion-linking';
 
 export interface WaSimOptions extends MessagingOptions {
   /** @default '127.0.0.1' */
@@ -51,12 +55,6 @@ export interface AccountSummary {
   conflicts: number;
 }
 
-/** The result of a phone scanning a companion's QR. */
-export interface PairedDevice {
-  jid: string;
-  lid: string;
-}
-
 const WS_PATH = '/ws/chat';
 
 /** WhatsApp Web's server side on loopback: enough of it that an unmodified Baileys pairs and logs in. */
@@ -65,10 +63,10 @@ export class WaSimServer implements ConnectionEvents {
   private readonly identity: ServerIdentity = createServerIdentity();
   private readonly connections = new Set<SimConnection>();
   private readonly live = new LiveConnections();
-  /** QR ref → the registering connection that showed it. */
-  private readonly refs = new Map<string, SimConnection>();
   private readonly replies: PendingReplies;
   private readonly messaging: Messaging;
+  private readonly linking: CompanionLinking;
+  private readonly inbound: InboundMessages;
   private http?: Server;
   private wss?: WebSocketServer;
   private nextConnectionId = 1;
@@ -80,6 +78,8 @@ export class WaSimServer implements ConnectionEvents {
     this.replies = new PendingReplies(options.replyTimeoutMs ?? 10_000);
     const deliver = async (phone: string, node: BinaryNode) => this.live.find(phone)?.send(node);
     this.messaging = new Messaging(this.accounts, deliver, options, (event) => this.log(event));
+    this.inbound = new InboundMessages(this.messaging.media, (phone) => this.liveDevice(phone), (event) => this.log(event));
+    this.linking = new CompanionLinking(this.accounts, this.replies, options.refsPerRegistration ?? 6, options.replyTimeoutMs ?? 10_000);
   }
 
   /**
@@ -155,7 +155,7 @@ export class WaSimServer implements ConnectionEvents {
 
   /** Whether `ref` is in a QR that a still-connected registering device may be showing. */
   offersRef(ref: string): boolean {
-    return this.refs.get(ref)?.isOpen ?? false;
+    return this.linking.offersRef(ref);
   }
 
   /**
@@ -163,22 +163,38 @@ export class WaSimServer implements ConnectionEvents {
    * with `pair-success`, waits for its signature and then asks it to reconnect (515), as WhatsApp does.
    */
   async scanQr(qr: string, phone: string): Promise<PairedDevice> {
-    const scanned = parsePairingQr(qr);
-    const connection = this.refs.get(scanned.ref);
-    if (!connection?.isOpen) throw new WaSimError('unknown_ref', 404, `no registering device shows ref ${scanned.ref}`);
-    const account = this.accounts.ensure(phone);
-    const device = this.accounts.linkDevice(account, scanned.identityKey);
-    const id = connection.generateId();
-    const reply = this.replies.await(connection, id);
-    await connection.send(buildPairSuccess(id, account, device, scanned));
-    const answer = await reply;
-    if (!getBinaryNodeChild(answer, 'pair-device-sign')) {
-      throw new Error(`companion answered pair-success without pair-device-sign (type ${answer.attrs.type})`);
-    }
-    this.forgetRefs(connection);
-    await connection.send(restartRequired());
-    connection.close();
-    return { jid: `${phone}:${device.device}@s.whatsapp.net`, lid: `${account.lid}:${device.device}@lid` };
+    return this.linking.scanQr(qr, phone);
+  }
+
+  /**
+   * The phone of `phone` enters the pairing code a companion showed after `requestPairingCode`: the sim
+   * runs the code exchange with that companion and, when the code matches, links it as `scanQr` does.
+   * @throws WaSimError 403 `wrong_pairing_code`, 404 `no_code_request`, 400 for a malformed code
+   */
+  async enterPairingCode(phone: string, code: string): Promise<PairedDevice> {
+    return this.linking.enterPairingCode(phone, code);
+  }
+
+  /**
+   * Phone `from` sends account `phone` a text. It is sent at once when the account is online, otherwise
+   * at its next login; until the device acknowledges it, every new connection gets it again.
+   * @returns the message as the account's inbox holds it, `id` being the WhatsApp message id
+   */
+  async deliverMessage(phone: string, message: { from: string; text: string }): Promise<InboxMessage> {
+    if (!this.accounts.find(phone)) throw unknownAccount(phone);
+    return this.inbound.acceptText(phone, message.from, message.text);
+  }
+
+  /** As {@link deliverMessage} for an image, hosted over HTTPS; a client trusts {@link mediaCertificate} to fetch it. */
+  async deliverImage(phone: string, message: { from: string; image: InboundImage }): Promise<InboxMessage> {
+    if (!this.accounts.find(phone)) throw unknownAccount(phone);
+    return this.inbound.acceptImage(phone, message.from, message.image);
+  }
+
+  /** Every message sent to `phone`, oldest first, with its delivery status. */
+  inbox(phone: string): InboxMessage[] {
+    if (!this.accounts.find(phone)) throw unknownAccount(phone);
+    return this.inbound.list(phone);
   }
 
   /**
@@ -212,21 +228,21 @@ export class WaSimServer implements ConnectionEvents {
       connection.send(ack).catch((err: unknown) => this.log({ event: 'send-failed', connection: connection.id, err: String(err) }));
       return;
     }
-    if (node.tag !== 'iq') return;
+    if (node.tag !== 'iq') {
+      this.inbound.onAcknowledgement(connection, node);
+      return;
+    }
     if (node.attrs.type === 'result' || node.attrs.type === 'error') {
       this.replies.answer(connection, node);
       return;
     }
-    this.messaging
-      .answerIq(node)
-      .then((answer) => connection.send(answer ?? answerIq(node, this.deviceOf(connection))))
-      .catch((err: unknown) => this.log({ event: 'send-failed', connection: connection.id, err: String(err) }));
+    this.answer(connection, node).catch((err: unknown) => this.log({ event: 'iq-failed', connection: connection.id, err: String(err) }));
   }
 
   onClosed(connection: SimConnection): void {
     this.connections.delete(connection);
     this.live.release(connection);
-    this.forgetRefs(connection);
+    this.linking.forget(connection);
     this.replies.abandon(connection);
   }
 
@@ -236,9 +252,7 @@ export class WaSimServer implements ConnectionEvents {
 
   private async register(connection: SimConnection): Promise<void> {
     this.registrations++;
-    const refs = Array.from({ length: this.options.refsPerRegistration ?? 6 }, () => newRef());
-    for (const ref of refs) this.refs.set(ref, connection);
-    await connection.send(pairDevice(connection.generateId(), refs));
+    await connection.send(this.linking.offerRefs(connection));
   }
 
   private async login(connection: SimConnection, payload: proto.ClientPayload): Promise<void> {
@@ -253,7 +267,22 @@ export class WaSimServer implements ConnectionEvents {
     const replaced = this.live.claim(phone, connection);
     if (replaced) await this.replace(account, replaced, connection);
     await connection.send(loginSuccess(`${account.lid}@lid`));
+    await this.inbound.flush(phone);
+    // Baileys holds its events back until told that offline delivery is done (or for 30 s).
     await connection.send(offlineDelivered(0));
+  }
+
+  private async answer(connection: SimConnection, iq: BinaryNode): Promise<void> {
+    const answer = (await this.messaging.answerIq(iq)) ?? this.linking.answerIq(connection, iq) ?? answerIq(iq, this.deviceOf(connection));
+    await connection.send(answer);
+    // A device's first login uploads its keys only after `success`: what waited for them can go now.
+    if (iq.attrs.xmlns === 'encrypt' && connection.payload?.username) await this.inbound.flush(String(connection.payload.username));
+  }
+
+  private liveDevice(phone: string): LiveDevice | undefined {
+    const connection = this.live.find(phone);
+    const device = connection && this.deviceOf(connection);
+    return connection && device ? { connection, device } : undefined;
   }
 
   /** The older connection learns it was replaced before the newer one is told it is in. */
@@ -281,16 +310,7 @@ export class WaSimServer implements ConnectionEvents {
     return this.accounts.findDevice(String(payload.username ?? ''), payload.device ?? 0);
   }
 
-  private forgetRefs(connection: SimConnection): void {
-    for (const [ref, owner] of this.refs) if (owner === connection) this.refs.delete(ref);
-  }
-
   private log(event: Record<string, unknown>): void {
     this.options.log?.(event);
   }
-}
-
-/** Shaped like WhatsApp's refs (`2@…`); only the sim needs to recognise them. */
-function newRef(): string {
-  return `2@${randomBytes(24).toString('base64')}`;
 }

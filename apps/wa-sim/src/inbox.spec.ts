@@ -1,0 +1,32 @@
+import { Inboxes } from './inbox';
+
+const text = (body: string) => ({ from: '15550001000', type: 'text' as const, text: body, message: { conversation: body } });
+
+describe('Inboxes', () => {
+  it('tracks a message from pending through delivered (again and again) to acked', () => {
+    const inboxes = new Inboxes();
+    const entry = inboxes.add('15550002000', text('hi'), new Date(1_700_000_000_000));
+
+    expect(inboxes.list('15550002000')).toEqual([
+      { id: entry.id, from: '15550001000', type: 'text', text: 'hi', t: 1_700_000_000, status: 'pending', deliveries: 0 },
+    ]);
+    inboxes.markDelivered(entry);
+    inboxes.markDelivered(entry);
+    expect(inboxes.list('15550002000')[0]).toMatchObject({ status: 'delivered', deliveries: 2 });
+    expect(inboxes.acknowledge('15550002000', entry.id)).toBe(true);
+    expect(inboxes.list('15550002000')[0]).toMatchObject({ status: 'acked', deliveries: 2 });
+  });
+
+  it('keeps each account apart, lists unacknowledged messages oldest first and ignores unknown ids', () => {
+    const inboxes = new Inboxes();
+    const first = inboxes.add('15550002000', text('one'));
+    const second = inboxes.add('15550002000', text('two'));
+    inboxes.add('15550003000', text('elsewhere'));
+
+    expect(inboxes.acknowledge('15550003000', first.id)).toBe(false);
+    expect(inboxes.unacknowledged('15550002000').map((entry) => entry.text)).toEqual(['one', 'two']);
+    inboxes.acknowledge('15550002000', first.id);
+    expect(inboxes.unacknowledged('15550002000')).toEqual([second]);
+    expect(inboxes.list('15550009000')).toEqual([]);
+  });
+});

@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import type { BinaryNode, proto } from 'baileys';
+
+/**
+ * `pending`: waiting for the account to be online; `delivered`: sent, but the device has not
+ * acknowledged it, so the next connection gets it again; `acked`: the device sent a receipt.
+ */
+export type InboxStatus = 'pending' | 'delivered' | 'acked';
+
+/** A message for an account, as the control API shows it. */
+export interface InboxMessage {
+  id: string;
+  /** The sender's phone number. */
+  from: string;
+  type: 'text' | 'image';
+  /** The text, or an image's caption ('' without one). */
+  text: string;
+  /** Unix seconds at which the sim accepted it; every delivery carries this time. */
+  t: number;
+  status: InboxStatus;
+  /** How many times it was sent to a device: more than 1 is a redelivery. */
+  deliveries: number;
+}
+
+export interface InboxEntry extends InboxMessage {
+  /** What the sender's phone encrypts: the same content for every device and every delivery. */
+  message: proto.IMessage;
+  /** The stanza as first encrypted for a device; redelivered as is, as WhatsApp cannot re-encrypt. */
+  sealed?: { device: number; stanza: BinaryNode };
+}
+
+/** Messages addressed to each account, in the order they were sent, kept for the sim's lifetime. */
+export class Inboxes {
+  private readonly byPhone = new Map<string, InboxEntry[]>();
+
+  add(phone: string, content: Pick<InboxEntry, 'from' | 'type' | 'text' | 'message'>, now = new Date()): InboxEntry {
+    const entry: InboxEntry = {
+      id: randomBytes(10).toString('hex').toUpperCase(),
+      ...content,
+      t: Math.floor(now.getTime() / 1000),
+      status: 'pending',
+      deliveries: 0,
+    };
+    const inbox = this.byPhone.get(phone) ?? [];
+    inbox.push(entry);
+    this.byPhone.set(phone, inbox);
+    return entry;
+  }
+
+  /** Everything the device has not acknowledged yet, oldest first. */
+  unacknowledged(phone: string): InboxEntry[] {
+    return (this.byPhone.get(phone) ?? []).filter((entry) => entry.status !== 'acked');
+  }
+
+  markDelivered(entry: InboxEntry): void {
+    entry.deliveries++;
+    if (entry.status === 'pending') entry.status = 'delivered';
+  }
+
+  /** @returns whether `id` was a message of this account */
+  acknowledge(phone: string, id: string): boolean {
+    const entry = this.byPhone.get(phone)?.find((candidate) => candidate.id === id);
+    if (entry) entry.status = 'acked';
+    return entry !== undefined;
+  }
+
+  list(phone: string): InboxMessage[] {
+    return (this.byPhone.get(phone) ?? []).map(view);
+  }
+}
+
+export function view({ id, from, type, text, t, status, deliveries }: InboxMessage): InboxMessage {
+  return { id, from, type, text, t, status, deliveries };
+}
