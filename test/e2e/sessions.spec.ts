@@ -6,6 +6,7 @@ import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { removeDir, startServer, tempDir, type ServerProcess } from '../support/server';
 import { decodeQrPng, tenantKey, waitForStatus, type SessionBody } from '../support/sessions';
 import { ADMIN_KEY, DATABASE_KINDS } from '../support/topology';
+import { enterPairingCode } from '../support/wa-sim';
 
 const PHONE = '5511999990001';
 
@@ -121,6 +122,18 @@ describe.each(DATABASE_KINDS)('sessions on the %s database, against wa-sim', (ki
     await waitForStatus(server.url, key, 'support', 'scan_qr');
     expect(await call(url('/sessions/support'), { key, method: 'DELETE' })).toMatchObject({ status: 204 });
     expect(await call(url('/sessions/support'), { key })).toMatchObject({ status: 404, body: { error: { code: 'session_not_found' } } });
+  });
+
+  it('links by pairing code instead of a QR', async () => {
+    await post('/sessions', { name: 'by-code' });
+    await post('/sessions/by-code/start');
+    await waitForStatus(server.url, key, 'by-code', 'scan_qr');
+
+    const answer = await post('/sessions/by-code/pairing-code', { phone: '+55 11 99999-0004' });
+    expect(answer).toMatchObject({ status: 200, body: { phone: '5511999990004', code: expect.stringMatching(/^[A-Z0-9]{8}$/) } });
+    await enterPairingCode(sim, '5511999990004', answer.body.code);
+    const working = await waitForStatus(server.url, key, 'by-code', 'working');
+    expect(working.me?.id).toMatch(/^5511999990004:\d+@s\.whatsapp\.net$/);
   });
 
   it('answers client mistakes with 4xx naming what is wrong', async () => {

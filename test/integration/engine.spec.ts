@@ -3,10 +3,11 @@ import { createServer, type Server, type Socket as NetSocket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
 import { migrate, MIGRATIONS } from '@wafleet/database';
-import { BaileysEngine, type BaileysEngineOptions, type EngineCloseReason, type EngineEvents } from '@wafleet/engines';
+import { BaileysEngine, EngineNotRegisteringError, type BaileysEngineOptions, type EngineCloseReason, type EngineEvents } from '@wafleet/engines';
 import { WaSimServer } from '../../apps/wa-sim/src/wa-sim.server';
 import { unrefBaileysTimers } from '../wa-sim/baileys-timers';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
+import { enterPairingCode } from '../support/wa-sim';
 
 type Recorded = { [K in keyof EngineEvents]: [K, ...EngineEvents[K]] }[keyof EngineEvents];
 
@@ -73,6 +74,7 @@ describe('BaileysEngine against wa-sim and PostgreSQL', () => {
     const events: Recorded[] = [];
     engine.on('qr', (qr) => events.push(['qr', qr]));
     engine.on('open', (me) => events.push(['open', me]));
+    engine.on('pairing-code', (code) => events.push(['pairing-code', code]));
     engine.on('close', (reason) => events.push(['close', reason]));
     engines.push(engine);
     return { engine, events };
@@ -176,6 +178,69 @@ describe('BaileysEngine against wa-sim and PostgreSQL', () => {
     expect(events.map(([name]) => name)).toEqual(['qr', 'close']);
     expect(sim.stats()).toMatchObject({ registrations: 1, logins: 0 });
     expect(await authRows(sessionId)).toBe(0);
+  });
+
+  it('asks for a pairing code while registering, and links when the phone enters it', async () => {
+    const sessionId = await createSession();
+    const { engine, events } = engineFor({ sessionId, epoch: 1 });
+    await expect(engine.requestPairingCode('15550007777')).rejects.toBeInstanceOf(EngineNotRegisteringError);
+    const qr = next(engine, 'qr');
+    await engine.start();
+    await qr;
+
+    const code = await engine.requestPairingCode('15550007777');
+    expect(code).toMatch(/^[A-Z0-9]{8}$/);
+    const opened = next(engine, 'open');
+    await enterPairingCode(sim, '15550007777', code);
+    expect((await opened)[0].id).toMatch(/^15550007777:\d+@s\.whatsapp\.net$/);
+    expect(events).toContainEqual(['pairing-code', code]);
+    await expect(engine.requestPairingCode('15550007777')).rejects.toBeInstanceOf(EngineNotRegisteringError);
+  });
+
+  it.each([
+    [403, 'forbidden'],
+    [411, 'multi-device mismatch'],
+  ])('closes with logged_out and wipes the auth state when WhatsApp ends the connection with %i (%s)', async (code) => {
+    const phone = `1555008${code}`;
+    const sessionId = await createSession();
+    const { engine } = await pair(sessionId, phone);
+    const closed = next(engine, 'close');
+
+    expect(await sim.dropConnection(phone, code)).toBe(true);
+
+    expect(await closed).toEqual(['logged_out']);
+    expect(await authRows(sessionId)).toBe(0);
+  });
+
+  it('reconnects by itself after a transient drop (503), logging in again without a QR', async () => {
+    const sessionId = await createSession();
+    const { engine, events } = await pair(sessionId, '15550006666');
+    const reopened = next(engine, 'open');
+
+    await sim.dropConnection('15550006666', 503);
+
+    await reopened;
+    expect(events.map(([name]) => name)).toEqual(['qr', 'open', 'open']);
+    expect(sim.stats()).toMatchObject({ registrations: 1, logins: 2, conflicts: 0 });
+  });
+
+  it('gives up with failed once WhatsApp refuses more logins in a row (500, bad session) than it tolerates', async () => {
+    const sessionId = await createSession();
+    const { engine } = engineFor({ sessionId, epoch: 1, reconnect: { initialDelayMs: 20, maxBadSessionRetries: 2 } });
+    const qr = next(engine, 'qr');
+    await engine.start();
+    await sim.scanQr((await qr)[0], '15550008888');
+    await next(engine, 'open');
+    const logins = sim.stats().logins;
+    sim.refuseLogins('15550008888', 500);
+    const closed = next(engine, 'close');
+
+    await sim.dropConnection('15550008888', 500);
+
+    expect(await closed).toEqual(['failed']);
+    // The drop, then two refused logins, are tolerated; the third refusal ends it. The creds stay.
+    expect(sim.stats().logins).toBe(logins);
+    expect(await authRows(sessionId)).toBeGreaterThan(0);
   });
 
   it('closes with qr_expired once every QR ref was shown unscanned', async () => {

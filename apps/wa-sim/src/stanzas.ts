@@ -72,3 +72,8 @@ export function deviceRemoved(): BinaryNode {
 export function offlineDelivered(count: number): BinaryNode {
   return { tag: 'ib', attrs: {}, content: [{ tag: 'offline', attrs: { count: String(count) } }] };
 }
+
+/** How WhatsApp ends a connection it refuses or drops: Baileys closes with `code` as the disconnect reason. */
+export function streamError(code: number): BinaryNode {
+  return { tag: 'stream:error', attrs: { code: String(code) } };
+}

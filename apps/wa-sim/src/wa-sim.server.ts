@@ -14,7 +14,7 @@ import type { SentMessage } from './outgoing-messages';
 import { PendingReplies } from './pending-replies';
 import { createServerIdentity, type ServerIdentity } from './server-identity';
 import { SimConnection, type ConnectionEvents } from './sim-connection';
-import { connectionReplaced, deviceRemoved, loginFailure, loginSuccess, offlineDelivered } from './stanzas';
+import { connectionReplaced, deviceRemoved, loginFailure, loginSuccess, offlineDelivered, streamError } from './stanzas';
 import type { RecipientFailure } from './virtual-phones';
 import { WaSimController } from './wa-sim.controller';
 import { unknownAccount, WaSimError } from './wa-sim.errors';
@@ -64,6 +64,8 @@ export class WaSimServer implements ConnectionEvents {
   private readonly connections = new Set<SimConnection>();
   private readonly live = new LiveConnections();
   private readonly replies: PendingReplies;
+  /** Phones whose logins are refused, with the failure reason to give. */
+  private readonly refusals = new Map<string, number>();
   private readonly messaging: Messaging;
   private readonly linking: CompanionLinking;
   private readonly inbound: InboundMessages;
@@ -198,6 +200,27 @@ export class WaSimServer implements ConnectionEvents {
   }
 
   /**
+   * Ends the account's live connection with a stream error carrying `code` (503 unavailable, 500 bad
+   * session, 403 forbidden, …), as WhatsApp does when it drops or refuses a device. The device stays
+   * linked. @returns whether a connection was live
+   */
+  /**
+   * Until cleared (`code` undefined), every login of `phone` is refused with a `failure` of reason `code`,
+   * which Baileys reports as that disconnect reason: how a test makes WhatsApp keep rejecting a session.
+   */
+  refuseLogins(phone: string, code: number | undefined): void {
+    if (code === undefined) this.refusals.delete(phone);
+    else this.refusals.set(phone, code);
+  }
+
+  async dropConnection(phone: string, code: number): Promise<boolean> {
+    if (!this.accounts.find(phone)) throw unknownAccount(phone);
+    const live = this.live.find(phone);
+    if (live) await this.kick(live, streamError(code));
+    return Boolean(live);
+  }
+
+  /**
    * The phone unlinks `device` (every companion when omitted): a live connection of it is told with a
    * 401 stream error and closed, and later logins of it are refused with 401.
    * @returns the device numbers unlinked
@@ -258,8 +281,9 @@ export class WaSimServer implements ConnectionEvents {
   private async login(connection: SimConnection, payload: proto.ClientPayload): Promise<void> {
     const phone = String(payload.username ?? '');
     const account = this.accounts.find(phone);
-    if (!account || !this.accounts.findDevice(phone, payload.device ?? 0)) {
-      await connection.send(loginFailure(401));
+    const refusal = !account || !this.accounts.findDevice(phone, payload.device ?? 0) ? 401 : this.refusals.get(phone);
+    if (!account || refusal !== undefined) {
+      await connection.send(loginFailure(refusal ?? 401));
       connection.close();
       return;
     }

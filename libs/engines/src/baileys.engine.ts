@@ -95,7 +95,7 @@ export class BaileysEngine extends Engine {
       return;
     }
     const socket = this.socket;
-    if (socket && this.auth?.creds.me) {
+    if (socket && this.isPaired()) {
       try {
         // Tells WhatsApp to unlink the device, then ends the socket with 401, which lands in onClose.
         await socket.logout();
@@ -108,10 +108,18 @@ export class BaileysEngine extends Engine {
 
   async requestPairingCode(phone: string): Promise<string> {
     const socket = this.socket;
-    if (!socket || !this.registering || this.auth?.creds.me) throw new EngineNotRegisteringError(this.options.sessionId);
+    if (!socket || !this.registering) throw new EngineNotRegisteringError(this.options.sessionId);
     const code = await socket.requestPairingCode(phone);
     if (socket === this.socket) this.emit('pairing-code', code);
     return code;
+  }
+
+  /**
+   * Linked to a phone: the phone's signed `account` arrives with pair-success. Not `creds.me`, which
+   * Baileys already sets to the bare number when a pairing code is asked for, before any phone agreed.
+   */
+  private isPaired(): boolean {
+    return Boolean(this.auth?.creds.account);
   }
 
   private connect(): void {
@@ -155,7 +163,7 @@ export class BaileysEngine extends Engine {
 
   private async onClose(code: number | undefined, showedQr: boolean): Promise<void> {
     if (this.staleEpoch) return this.closeWith('stale_epoch', false);
-    const action = this.policy.decide(code, { paired: Boolean(this.auth?.creds.me), showedQr });
+    const action = this.policy.decide(code, { paired: this.isPaired(), showedQr });
     if (action.kind === 'close') return this.closeWith(action.reason, action.wipe);
     // After pairing, log in only once the creds holding `me` are stored: a crash now must not lose the link.
     if (code === DisconnectReason.restartRequired) await this.credsWrites;
