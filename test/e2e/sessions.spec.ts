@@ -116,6 +116,7 @@ describe.each(DATABASE_KINDS)('sessions on the %s database, against wa-sim', (ki
     expect(sim.stats().registrations).toBe(2);
 
     expect(await post('/sessions/support/logout')).toMatchObject({ status: 200, body: { status: 'logged_out', me: null } });
+    expect(sim.listAccounts().find((account) => account.phone === '5511999990002')).toMatchObject({ devices: [], live: 0 });
     expect(await post('/sessions/support/logout')).toMatchObject({ status: 409, body: { error: { code: 'session_wrong_state' } } });
     // With its auth state gone, the next start registers a new device.
     await post('/sessions/support/start');
@@ -124,7 +125,7 @@ describe.each(DATABASE_KINDS)('sessions on the %s database, against wa-sim', (ki
     expect(await call(url('/sessions/support'), { key })).toMatchObject({ status: 404, body: { error: { code: 'session_not_found' } } });
   });
 
-  it('links by pairing code instead of a QR', async () => {
+  it('links by pairing code instead of a QR, and unlinks from the phone when deleted', async () => {
     await post('/sessions', { name: 'by-code' });
     await post('/sessions/by-code/start');
     await waitForStatus(server.url, key, 'by-code', 'scan_qr');
@@ -134,6 +135,10 @@ describe.each(DATABASE_KINDS)('sessions on the %s database, against wa-sim', (ki
     await enterPairingCode(sim, '5511999990004', answer.body.code);
     const working = await waitForStatus(server.url, key, 'by-code', 'working');
     expect(working.me?.id).toMatch(/^5511999990004:\d+@s\.whatsapp\.net$/);
+
+    // Deleting a connected session unlinks it from the phone first.
+    expect(await call(url('/sessions/by-code'), { key, method: 'DELETE' })).toMatchObject({ status: 204 });
+    expect(sim.listAccounts().find((account) => account.phone === '5511999990004')).toMatchObject({ devices: [], live: 0 });
   });
 
   it('answers client mistakes with 4xx naming what is wrong', async () => {

@@ -197,6 +197,29 @@ describe('BaileysEngine against wa-sim and PostgreSQL', () => {
     await expect(engine.requestPairingCode('15550007777')).rejects.toBeInstanceOf(EngineNotRegisteringError);
   });
 
+  it('registers afresh after a pairing code nobody entered, rather than logging in with half-made creds', async () => {
+    const shortSim = new WaSimServer({ refsPerRegistration: 1 });
+    const shortPort = await shortSim.start();
+    try {
+      const sessionId = await createSession();
+      const { engine, events } = engineFor({ sessionId, epoch: 1, qrTimeoutMs: 300 }, `ws://127.0.0.1:${shortPort}/ws/chat`);
+      const expired = next(engine, 'close');
+      const firstQr = next(engine, 'qr');
+      await engine.start();
+      await firstQr;
+      await engine.requestPairingCode('15550009999');
+      expect(await expired).toEqual(['qr_expired']);
+
+      const again = next(engine, 'qr');
+      await engine.start();
+      await again;
+      expect(events.map(([name]) => name)).toEqual(['qr', 'pairing-code', 'close', 'qr']);
+      expect(shortSim.stats()).toMatchObject({ registrations: 2, logins: 0 });
+    } finally {
+      await shortSim.stop();
+    }
+  });
+
   it.each([
     [403, 'forbidden'],
     [411, 'multi-device mismatch'],

@@ -28,6 +28,8 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
   let runtime: SessionRuntime;
   let service: SessionsService;
   let tenantId: string;
+  let config: ReturnType<typeof loadConfig>;
+  let locks: SessionLocks;
   const events: SessionEvent[] = [];
 
   beforeAll(async () => {
@@ -39,7 +41,7 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
     await migrate(dataSource);
     tenantId = randomUUID();
     await database.query(`INSERT INTO tenants (id, name) VALUES ($1, 'acme')`, [tenantId]);
-    const config = loadConfig({
+    config = loadConfig({
       DATABASE_URL: database.url,
       ADMIN_API_KEY: 'x'.repeat(32),
       WA_WEBSOCKET_URL: `ws://127.0.0.1:${port}/ws/chat`,
@@ -47,7 +49,7 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
     });
     const sessionEvents = new SessionEvents();
     sessionEvents.subscribe((event) => events.push(event));
-    const locks = new SessionLocks();
+    locks = new SessionLocks();
     runtime = new SessionRuntime(config, dataSource, new EngineFactory(config, dataSource), sessionEvents, locks);
     service = new SessionsService(dataSource.getRepository(Session), runtime, locks);
   });
@@ -91,9 +93,35 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
     await until(() => runtime.qrOf(session.id), 'a QR');
     expect(sim.stats().registrations).toBe(registrations + 1);
 
-    const [, stopped] = await Promise.all([service.start(tenantId, session.id), service.stop(tenantId, session.id)]);
-    expect(stopped).toMatchObject({ status: 'stopped', desiredState: 'stopped' });
-    expect(runtime.isRunning(session.id)).toBe(false);
+    // Whichever takes the lock first, the other sees its result whole: never an engine for a stopped session.
+    for (let round = 0; round < 3; round++) {
+      await Promise.all([service.start(tenantId, session.id), service.stop(tenantId, session.id)]);
+      const row = await service.get(tenantId, session.id);
+      expect({ running: runtime.isRunning(session.id), desired: row.desiredState }).toEqual(
+        runtime.isRunning(session.id) ? { running: true, desired: 'running' } : { running: false, desired: 'stopped' },
+      );
+      if (!runtime.isRunning(session.id)) expect(row.status).toBe('stopped');
+    }
+    await service.stop(tenantId, session.id);
+  });
+
+  it('does not undo a stop that was served before the boot resume reached the session', async () => {
+    const session = await service.create(tenantId, 'resumed');
+    await database.query(`UPDATE sessions SET desired_state = 'running' WHERE id = $1`, [session.id]);
+    const registrations = sim.stats().registrations;
+    const fresh = new SessionRuntime(config, dataSource, new EngineFactory(config, dataSource), new SessionEvents(), locks);
+    const freshService = new SessionsService(dataSource.getRepository(Session), fresh, locks);
+    // The stop holds the session's lock when the resume comes for it, as a request served first would.
+    let release!: () => void;
+    const held = locks.run(session.id, () => new Promise<void>((resolve) => (release = resolve)));
+    fresh.onApplicationBootstrap();
+    await database.query(`UPDATE sessions SET desired_state = 'stopped' WHERE id = $1`, [session.id]);
+    release();
+    await held;
+    await fresh.beforeApplicationShutdown();
+
+    expect(await freshService.get(tenantId, session.id)).toMatchObject({ desiredState: 'stopped', status: 'stopped' });
+    expect(sim.stats().registrations).toBe(registrations);
   });
 
   it('leaves the row alone once a newer owner took the session: a stale engine stores no status', async () => {

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { BinaryNode, proto } from 'baileys';
+import { getBinaryNodeChild, type BinaryNode, type proto } from 'baileys';
 import { WebSocketServer } from 'ws';
 import { AccountRegistry, type Account } from './accounts';
 import { CompanionLinking, type PairedDevice } from './companion-linking';
@@ -297,6 +297,13 @@ export class WaSimServer implements ConnectionEvents {
   }
 
   private async answer(connection: SimConnection, iq: BinaryNode): Promise<void> {
+    // A companion logging itself out: the phone's list of linked devices loses it, as on WhatsApp.
+    const device = this.deviceOf(connection);
+    if (device && getBinaryNodeChild(iq, 'remove-companion-device')) {
+      const phone = String(connection.payload!.username);
+      this.accounts.unlinkDevice(this.accounts.find(phone)!, device.device);
+      this.log({ event: 'logout', phone, devices: [device.device], by: 'companion' });
+    }
     const answer = (await this.messaging.answerIq(iq)) ?? this.linking.answerIq(connection, iq) ?? answerIq(iq, this.deviceOf(connection));
     await connection.send(answer);
     // A device's first login uploads its keys only after `success`: what waited for them can go now.

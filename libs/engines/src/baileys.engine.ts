@@ -115,6 +115,18 @@ export class BaileysEngine extends Engine {
   }
 
   /**
+   * Asking for a pairing code sets `creds.me` to the bare number before any phone agreed. A socket that
+   * finds `me` logs in instead of registering, and WhatsApp refuses that login with 401, which would read
+   * as the phone unlinking a device it never linked. Until the phone confirms, register afresh.
+   */
+  private forgetUnconfirmedPairing(): void {
+    const creds = this.auth!.creds;
+    if (!creds.me || this.isPaired()) return;
+    creds.me = undefined;
+    creds.pairingCode = undefined;
+  }
+
+  /**
    * Linked to a phone: the phone's signed `account` arrives with pair-success. Not `creds.me`, which
    * Baileys already sets to the bare number when a pairing code is asked for, before any phone agreed.
    */
@@ -124,6 +136,7 @@ export class BaileysEngine extends Engine {
 
   private connect(): void {
     this.reconnectTimer = undefined;
+    this.forgetUnconfirmedPairing();
     const socket = makeWASocket({
       auth: this.auth!,
       logger: this.logger,

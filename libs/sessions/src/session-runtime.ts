@@ -3,6 +3,7 @@ import { AppConfig } from '@wafleet/config';
 import { AuthStateStore, Engine, EngineFactory, EngineNotRegisteringError, type EngineCloseReason } from '@wafleet/engines';
 import { DataSource } from 'typeorm';
 import { SessionEvents } from './session-events';
+import { SessionBusyError, SessionsShuttingDownError } from './sessions.errors';
 import { SessionLocks } from './session-locks';
 import type { DesiredState, Session, SessionMe, SessionStatus } from './session.entity';
 
@@ -15,6 +16,8 @@ interface RunningSession {
   qr?: string;
   /** Status writes in engine-event order. */
   writes: Promise<void>;
+  /** Set when the engine closed; the run leaves `running` only once its final status is stored. */
+  closing: boolean;
   /** Settles once the engine closed and its final status is stored. */
   closed: Promise<void>;
   qrWaiters: Set<() => void>;
@@ -48,6 +51,8 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
   private readonly logger = new Logger(SessionRuntime.name);
   private readonly running = new Map<string, RunningSession>();
   private resuming: Promise<void> = Promise.resolve();
+  /** Launches under way, so shutdown can wait for an engine that is not in `running` yet. */
+  private readonly launches = new Set<Promise<void>>();
   private shuttingDown = false;
 
   constructor(
@@ -65,6 +70,7 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
   async beforeApplicationShutdown(): Promise<void> {
     this.shuttingDown = true;
     await this.resuming;
+    await Promise.allSettled([...this.launches]);
     await Promise.all([...this.running.keys()].map((id) => this.locks.run(id, () => this.halt(id))));
   }
 
@@ -76,15 +82,29 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
     return this.running.get(sessionId)?.qr;
   }
 
-  /** Starts the session's engine under a new epoch; resolves once it is connecting. */
-  async launch(session: Pick<Session, 'id' | 'tenantId' | 'name'>): Promise<void> {
-    if (this.running.has(session.id) || this.shuttingDown) return;
+  /**
+   * Starts the session's engine under a new epoch; resolves once it is connecting. A running session is
+   * left as it is; one whose engine is closing is started again once the close is stored.
+   * @param options.resume only if the session is still desired running: a boot resume must not undo a
+   *   stop or logout that was served before it reached this session
+   */
+  launch(session: Pick<Session, 'id' | 'tenantId' | 'name'>, options: { resume?: boolean } = {}): Promise<void> {
+    if (this.shuttingDown) return options.resume ? Promise.resolve() : Promise.reject(new SessionsShuttingDownError());
+    const launching = this.startEngine(session, options.resume ?? false).finally(() => this.launches.delete(launching));
+    this.launches.add(launching);
+    return launching;
+  }
+
+  private async startEngine(session: Pick<Session, 'id' | 'tenantId' | 'name'>, resume: boolean): Promise<void> {
+    const existing = this.running.get(session.id);
+    if (existing && !existing.closing) return;
+    await existing?.closed;
     const [row]: { epoch: string; me: SessionMe | null }[] = await this.dataSource.query(
       `WITH claimed AS (
          UPDATE sessions SET lease_epoch = lease_epoch + 1, owner_instance_id = $2, status = 'starting', desired_state = 'running', updated_at = now()
-         WHERE id = $1 RETURNING lease_epoch, me)
+         WHERE id = $1 AND (NOT $3::boolean OR desired_state = 'running') RETURNING lease_epoch, me)
        SELECT lease_epoch AS epoch, me FROM claimed`,
-      [session.id, this.config.instanceId],
+      [session.id, this.config.instanceId, resume],
     );
     if (!row) return;
     const engine = this.engines.create({ sessionId: session.id, epoch: row.epoch });
@@ -94,6 +114,7 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
       engine,
       epoch: row.epoch,
       writes: Promise.resolve(),
+      closing: false,
       closed: new Promise<void>((resolve) => (markClosed = resolve)),
       qrWaiters: new Set(),
     };
@@ -104,19 +125,24 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
       await engine.start();
     } catch (error) {
       this.logger.error({ err: error, sessionId: session.id }, 'engine failed to start');
-      this.forget(run);
+      run.closing = true;
       this.record(run, { status: 'failed' }, 'start_failed');
       await run.writes;
+      this.forget(run);
       markClosed();
     }
   }
 
-  /** Stops the engine (the session stays desired as it is) and waits until its final status is stored. */
-  async halt(sessionId: string): Promise<void> {
+  /**
+   * Stops the engine (the session stays desired as it is) and waits until its final status is stored.
+   * @returns whether an engine was running
+   */
+  async halt(sessionId: string): Promise<boolean> {
     const run = this.running.get(sessionId);
-    if (!run) return;
+    if (!run) return false;
     await run.engine.stop();
     await run.closed;
+    return true;
   }
 
   /**
@@ -162,7 +188,9 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
       return code;
     } catch (error) {
       if (error instanceof EngineNotRegisteringError) return undefined;
-      throw error;
+      // The socket closed under the request (a reconnect): nothing the caller did wrong.
+      this.logger.warn({ err: error, sessionId }, 'asking for a pairing code failed');
+      throw new SessionBusyError(run.session.name, 'reconnecting to WhatsApp');
     }
   }
 
@@ -171,8 +199,7 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
     engine.on('qr', (qr) => {
       run.qr = qr;
       this.wakeQrWaiters(run);
-      this.record(run, { status: 'scan_qr' });
-      run.writes = run.writes.then(() => void this.events.publish(run.session.tenantId, run.session.id, 'session.qr', { qr }));
+      this.record(run, { status: 'scan_qr' }, undefined, () => this.events.publish(run.session.tenantId, run.session.id, 'session.qr', { qr }));
     });
     engine.on('open', (me) => {
       run.qr = undefined;
@@ -180,16 +207,23 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
     });
     engine.on('close', (reason) => {
       run.qr = undefined;
-      this.forget(run);
+      run.closing = true;
       this.wakeQrWaiters(run);
       if (reason !== 'stale_epoch') this.record(run, AFTER_CLOSE[reason], reason);
       else this.logger.warn({ sessionId: run.session.id, epoch: run.epoch }, 'session taken over by a newer owner');
-      void run.writes.then(markClosed);
+      // Only now may a new launch claim: the final status must not land after the next run's.
+      void run.writes.then(() => {
+        this.forget(run);
+        markClosed();
+      });
     });
   }
 
-  /** Stores a status under this run's epoch, then publishes it; a newer owner's row is left alone. */
-  private record(run: StatusWriter, patch: StatusPatch, reason?: string): void {
+  /**
+   * Stores a status under this run's epoch, then publishes it and runs `onStored`; a row a newer owner
+   * holds is left alone, and nothing is published for it.
+   */
+  private record(run: StatusWriter, patch: StatusPatch, reason?: string, onStored?: () => void): void {
     const { id, tenantId } = run.session;
     run.writes = run.writes
       .then(async () => {
@@ -201,10 +235,11 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
                desired_state = COALESCE($6, desired_state), updated_at = now()
              WHERE id = $1 AND lease_epoch = $2 RETURNING me)
            SELECT me FROM stored`,
-          [id, run.epoch, patch.status, patch.me !== undefined, JSON.stringify(patch.me ?? null), patch.desiredState ?? null],
+          [id, run.epoch, patch.status, patch.me !== undefined, patch.me ? JSON.stringify(patch.me) : null, patch.desiredState ?? null],
         );
         if (!stored) return;
         this.events.publish(tenantId, id, 'session.status', { status: patch.status, me: stored.me, ...(reason ? { reason } : {}) });
+        onStored?.();
       })
       .catch((error: unknown) => this.logger.error({ err: error, sessionId: id, status: patch.status }, 'storing the session status failed'));
   }
@@ -232,7 +267,7 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
     const worker = async () => {
       while (next < due.length && !this.shuttingDown) {
         const session = due[next++]!;
-        await this.locks.run(session.id, () => this.launch(session));
+        await this.locks.run(session.id, () => this.launch(session, { resume: true }));
       }
     };
     await Promise.all(Array.from({ length: Math.min(RESUME_CONCURRENCY, due.length) }, worker));

@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError } from '@wafleet/core';
+import { ConflictError, NotFoundError, ServiceUnavailableError } from '@wafleet/core';
 import type { SessionStatus } from './session.entity';
 
 export class SessionNotFoundError extends NotFoundError {
@@ -17,5 +17,21 @@ export class SessionNameTakenError extends ConflictError {
 export class SessionStateError extends ConflictError {
   constructor(name: string, status: SessionStatus, needed: string) {
     super('session_wrong_state', `Session ${JSON.stringify(name)} is ${status}; ${needed}.`, { status });
+  }
+}
+
+/** This instance is stopping its sessions; another replica (or this one, restarted) will serve it. */
+export class SessionsShuttingDownError extends ServiceUnavailableError {
+  constructor() {
+    super('shutting_down', 'This instance is shutting down and starts no session; retry in a moment.');
+    this.headers['Retry-After'] = '1';
+  }
+}
+
+/** The engine is between connections (reconnecting); the same request will work shortly. */
+export class SessionBusyError extends ServiceUnavailableError {
+  constructor(name: string, doing: string) {
+    super('session_busy', `Session ${JSON.stringify(name)} is ${doing}; retry in a moment.`);
+    this.headers['Retry-After'] = '2';
   }
 }

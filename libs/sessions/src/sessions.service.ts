@@ -7,7 +7,7 @@ import { parsePhoneNumber } from './phone-number';
 import { SessionLocks } from './session-locks';
 import { SessionRuntime } from './session-runtime';
 import { Session, type DesiredState, type SessionMe, type SessionStatus } from './session.entity';
-import { SessionNameTakenError, SessionNotFoundError, SessionStateError } from './sessions.errors';
+import { SessionBusyError, SessionNameTakenError, SessionNotFoundError, SessionStateError } from './sessions.errors';
 
 export interface SessionView {
   id: string;
@@ -94,7 +94,12 @@ export class SessionsService {
     const session = await this.find(tenantId, idOrName);
     await this.locks.run(session.id, async () => {
       await this.sessions.query(`UPDATE sessions SET desired_state = 'stopped', updated_at = now() WHERE id = $1`, [session.id]);
-      await this.runtime.halt(session.id);
+      if (await this.runtime.halt(session.id)) return;
+      // No engine stands behind a live-looking status left by a crash or a failed start.
+      await this.sessions.query(
+        `UPDATE sessions SET status = 'stopped', updated_at = now() WHERE id = $1 AND status IN ('starting', 'scan_qr', 'working')`,
+        [session.id],
+      );
     });
     return this.get(tenantId, session.id);
   }
@@ -149,11 +154,14 @@ export class SessionsService {
     const session = await this.find(tenantId, idOrName);
     const refuse = (status: SessionStatus) =>
       new SessionStateError(session.name, status, 'a pairing code can be asked for only while it waits to be linked (scan_qr); start it first');
-    if (session.status !== 'scan_qr' && session.status !== 'starting') throw refuse(session.status);
+    // A linked session that is starting logs in; it will never show a QR.
+    if ((session.status !== 'scan_qr' && session.status !== 'starting') || session.me) throw refuse(session.status);
     if (session.status === 'starting') await this.runtime.waitForQr(session.id, FIRST_QR_WAIT_MS);
     const code = await this.runtime.requestPairingCode(session.id, phone);
-    if (!code) throw refuse((await this.find(tenantId, session.id)).status);
-    return { code, phone };
+    if (code) return { code, phone };
+    const now = await this.find(tenantId, session.id);
+    if (now.status === 'scan_qr') throw new SessionBusyError(now.name, 'reconnecting to WhatsApp');
+    throw refuse(now.status);
   }
 
   private async find(tenantId: string, idOrName: string): Promise<Session> {
