@@ -6,7 +6,7 @@
  *   {"phase":"idle", rssBytes, heapUsedBytes}                 baileys imported, no socket yet
  *   {"phase":"working", rssBytes, heapUsedBytes, pairAllMs}   every socket open
  *   {"phase":"relogged", reloginAllMs}                        every socket open again after end()
- * Memory is read BENCH_SETTLE_MS after each phase, without a forced GC, as the bench reads wafleet's.
+ * Memory is read over BENCH_SETTLE_MS after each phase, without a forced GC, as the bench reads wafleet's.
  * Phone numbers are BENCH_PHONE_BASE + i, so they stay apart from the accounts wafleet pairs.
  */
 import makeWASocket, { initAuthCreds, type AuthenticationState, type ConnectionState } from 'baileys';
@@ -28,14 +28,21 @@ const RELOGIN_CONCURRENCY = env('BENCH_RELOGIN_CONCURRENCY');
 const SETTLE_MS = env('BENCH_SETTLE_MS');
 const PHONE_BASE = env('BENCH_PHONE_BASE');
 const TIMEOUT_MS = 60_000;
+/** As bench/sessions.bench.ts samples the server. */
+const SAMPLE_MS = 250;
 
 const logger = pino({ level: 'silent' });
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const report = (line: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(line)}\n`);
-const memory = () => {
-  const { rss, heapUsed } = process.memoryUsage();
-  return { rssBytes: rss, heapUsedBytes: heapUsed };
-};
+/** RSS at the end of the settle time; heap used as its lowest sample in it (the nearest to after a GC). */
+async function settledMemory() {
+  let heapUsedBytes = Infinity;
+  for (const end = performance.now() + SETTLE_MS; ; await sleep(SAMPLE_MS)) {
+    heapUsedBytes = Math.min(heapUsedBytes, process.memoryUsage().heapUsed);
+    if (performance.now() >= end) break;
+  }
+  return { rssBytes: process.memoryUsage().rss, heapUsedBytes };
+}
 
 /** Signal keys in a Map, as test/wa-sim/baileys-client.ts keeps them. */
 function memoryAuthState(): AuthenticationState {
@@ -125,14 +132,12 @@ async function pool<T>(count: number, concurrency: number, work: (i: number) => 
 }
 
 async function main(): Promise<void> {
-  await sleep(SETTLE_MS);
-  report({ phase: 'idle', ...memory() });
+  report({ phase: 'idle', ...(await settledMemory()) });
 
   const pairStart = performance.now();
   const paired = await pool(SESSIONS, PAIR_CONCURRENCY, (i) => pair(String(PHONE_BASE + i)));
   const pairAllMs = performance.now() - pairStart;
-  await sleep(SETTLE_MS);
-  report({ phase: 'working', ...memory(), pairAllMs });
+  report({ phase: 'working', ...(await settledMemory()), pairAllMs });
 
   // Bring back: end every socket (as a stopping server does), then log them all in with the saved creds.
   await Promise.all(

@@ -8,9 +8,10 @@
  *             exactly N new logins, no registration, no conflict.
  *   bare    - bench/bare-baileys.worker.js, its own process: N sockets with in-memory auth, paired the
  *             same way; RSS and heap used per socket; then all ended and logged in again with saved creds.
- * Memory is read BENCH_SETTLE_MS (default 3000) after each phase without a forced GC on either side (there
- * is no way to force one in the server); the heap figures come from process.memoryUsage() on both sides
- * (prom-client's nodejs_heap_size_used_bytes is that value). Ratios are wafleet / bare; bringBack sets
+ * Memory is read over BENCH_SETTLE_MS (default 3000) after each phase without a forced GC on either side
+ * (there is no way to force one in the server): RSS at the end, heap used as the lowest of samples every
+ * 250 ms; the heap figures come from process.memoryUsage() on both sides (prom-client's
+ * nodejs_heap_size_used_bytes is that value). Ratios are wafleet / bare; bringBack sets
  * wafleet's spawn -> all working against the bare re-login (which has no process to start), and
  * bringBackAfterReady leaves wafleet's boot out.
  * Pairing runs BENCH_PAIR_CONCURRENCY (default 20) at a time on both sides; the bare re-login runs
@@ -23,6 +24,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
   ADMIN_API_KEY,
+  assertPostgresReachable,
   createTempDatabase,
   envInt,
   freePort,
@@ -48,11 +50,13 @@ const PAIR_CONCURRENCY = envInt('BENCH_PAIR_CONCURRENCY', 20, 1, 200);
 const RELOGIN_CONCURRENCY = envInt('BENCH_RELOGIN_CONCURRENCY', 16, 1, 200);
 const SETTLE_MS = envInt('BENCH_SETTLE_MS', 3000, 0, 60_000);
 const DATABASE = process.env.BENCH_DATABASE || 'embedded';
+if (DATABASE !== 'embedded' && DATABASE !== 'postgres') throw new Error(`BENCH_DATABASE=${DATABASE} must be embedded or postgres`);
 const WAFLEET_PHONE_BASE = 1_000_000_000;
 const BARE_PHONE_BASE = 2_000_000_000;
 const SIM_ENTRY = join(__dirname, '..', 'apps', 'wa-sim', 'src', 'main.js');
 const WORKER_ENTRY = join(__dirname, 'bare-baileys.worker.js');
 const MB = 2 ** 20;
+const SAMPLE_MS = 250;
 
 interface SimStats {
   registrations: number;
@@ -85,15 +89,23 @@ async function startSim(): Promise<Sim> {
   };
 }
 
-/** Memory of the server process now: VmRSS from /proc, heap used from its /metrics. */
+/**
+ * Memory of the server over BENCH_SETTLE_MS: VmRSS from /proc at the end, heap used (/metrics) as its lowest
+ * sample, the nearest to after a GC; the bare worker samples itself the same way.
+ */
 async function wafleetMemory(client: WafleetClient, pid: number) {
-  await sleep(SETTLE_MS);
-  return { rssBytes: readMemory(pid).rssMB * MB, heapUsedBytes: await client.heapUsedBytes() };
+  let heapUsedBytes = Infinity;
+  for (const end = performance.now() + SETTLE_MS; ; await sleep(SAMPLE_MS)) {
+    heapUsedBytes = Math.min(heapUsedBytes, await client.heapUsedBytes());
+    if (performance.now() >= end) break;
+  }
+  return { rssBytes: readMemory(pid).rssMB * MB, heapUsedBytes };
 }
 
 async function benchWafleet(sim: Sim) {
   const metricsKey = `bench-metrics-${randomBytes(16).toString('hex')}`;
   const dataDir = tempDir('wafleet-bench-sessions-');
+  if (DATABASE === 'postgres') await assertPostgresReachable();
   const databaseUrl = DATABASE === 'postgres' ? (await createTempDatabase()).url : undefined;
   const env = { WA_WEBSOCKET_URL: `ws://127.0.0.1:${sim.port}/ws/chat`, METRICS_API_KEY: metricsKey };
   const start = () => startWafleet({ dataDir, databaseUrl, env });
@@ -194,7 +206,7 @@ async function main() {
     bench: 'sessions',
     description:
       `${SESSIONS} WhatsApp sessions paired and working on one wafleet replica beside as many bare Baileys sockets in one process, ` +
-      'both against wa-sim in the same run. Per-session memory = (all working - idle) / N, read without a forced GC. Ratios are wafleet / bare.',
+      'both against wa-sim in the same run. Per-session memory = (all working - idle) / N, read without a forced GC (heap: lowest sample over settleMs). Ratios are wafleet / bare.',
     machine: machine(),
     sessions: SESSIONS,
     database: DATABASE,
