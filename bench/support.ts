@@ -111,8 +111,8 @@ export interface Proc {
   stop: (timeoutMs?: number) => Promise<void>;
 }
 
-/** Starts `node <args>` as the leader of a new process group. */
-export function spawnNode(args: string[], env: Record<string, string>): Proc {
+/** Starts `node <args>` as the leader of a new process group; `onLine` gets each whole line of its stdout. */
+export function spawnNode(args: string[], env: Record<string, string>, onLine?: (line: string) => void): Proc {
   const startedAt = performance.now();
   const child: ChildProcess = spawn(process.execPath, args, { detached: true, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const pid = child.pid;
@@ -123,6 +123,14 @@ export function spawnNode(args: string[], env: Record<string, string>): Proc {
   child.on('error', keep);
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
+  if (onLine) {
+    let partial = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) onLine(line);
+    });
+  }
   let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   const exitPromise = new Promise<void>((resolve) =>
     child.once('exit', (code, signal) => {
@@ -209,7 +217,7 @@ export async function waitForOk(proc: Proc, url: string, timeoutMs = 120000): Pr
 /** A server that answered its first 200; rssMB is VmRSS at that moment. */
 export interface Running { proc: Proc; baseUrl: string; readyMs: number; rssMB: number }
 
-const minimalEnv = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? os.tmpdir(), LANG: 'C.UTF-8' });
+export const minimalEnv = () => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? os.tmpdir(), LANG: 'C.UTF-8' });
 
 async function launch(args: string[], env: Record<string, string>, port: number, readyPath: string): Promise<Running> {
   const proc = spawnNode(args, env);
@@ -218,10 +226,13 @@ async function launch(args: string[], env: Record<string, string>, port: number,
   return { proc, baseUrl, readyMs: round(readyMs), rssMB: readMemory(proc.pid).rssMB };
 }
 
-/** wafleet on a free loopback port: embedded in `dataDir`, or on PostgreSQL when `databaseUrl` is given. */
-export async function startWafleet(o: { dataDir: string; databaseUrl?: string }): Promise<Running> {
+/**
+ * wafleet on a free loopback port: embedded in `dataDir`, or on PostgreSQL when `databaseUrl` is given;
+ * `env` adds or overrides variables (e.g. WA_WEBSOCKET_URL).
+ */
+export async function startWafleet(o: { dataDir: string; databaseUrl?: string; env?: Record<string, string> }): Promise<Running> {
   const port = await freePort();
-  const env = { ...minimalEnv(), PORT: String(port), HOST: '127.0.0.1', DATA_DIR: o.dataDir, ADMIN_API_KEY, LOG_LEVEL: 'warn', SHUTDOWN_DRAIN_MS: '0' };
+  const env = { ...minimalEnv(), PORT: String(port), HOST: '127.0.0.1', DATA_DIR: o.dataDir, ADMIN_API_KEY, LOG_LEVEL: 'warn', SHUTDOWN_DRAIN_MS: '0', ...o.env };
   return launch([SERVER_ENTRY], o.databaseUrl ? { ...env, DATABASE_URL: o.databaseUrl } : env, port, '/health/ready');
 }
 
