@@ -65,7 +65,14 @@ function memoryAuthState(): AuthenticationState {
 
 /** The options BaileysEngine passes (libs/engines/src/baileys.engine.ts), with a silent logger. */
 const connect = (auth: AuthenticationState): Socket =>
-  makeWASocket({ auth, logger, markOnlineOnConnect: false, syncFullHistory: false, waWebSocketUrl: `ws://127.0.0.1:${PORT}/ws/chat` });
+  makeWASocket({
+    auth,
+    logger,
+    markOnlineOnConnect: false,
+    syncFullHistory: false,
+    shouldSyncHistoryMessage: () => false,
+    waWebSocketUrl: `ws://127.0.0.1:${PORT}/ws/chat`,
+  });
 
 /** The first connection.update that `pick` accepts; rejects when the socket closes first or on timeout. */
 function nextUpdate<T>(socket: Socket, pick: (u: Partial<ConnectionState>) => T | undefined): Promise<T> {
