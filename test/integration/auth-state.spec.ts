@@ -3,9 +3,8 @@ import { Curve, initAuthCreds, proto, type AuthenticationCreds, type SignalDataS
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { DomainError } from '@wafleet/core';
-import { migrate, MIGRATIONS } from '@wafleet/database';
 import { AuthStateStore, StaleEpochError } from '@wafleet/engines';
-import { createTestDatabase, TestDatabase } from '../support/postgres';
+import { migratedDatabase, TestDatabase } from '../support/postgres';
 
 const bytes = (length: number) => new Uint8Array(randomBytes(length));
 
@@ -40,12 +39,8 @@ describe('AuthStateStore on PostgreSQL', () => {
   let tenantId: string;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    dataSource = await new DataSource({ type: 'postgres', url: database.url, migrations: MIGRATIONS }).initialize();
-    await migrate(dataSource);
+    ({ database, dataSource, tenantId } = await migratedDatabase());
     otherSource = await new DataSource({ type: 'postgres', url: database.url }).initialize();
-    tenantId = randomUUID();
-    await database.query(`INSERT INTO tenants (id, name) VALUES ($1, 'acme')`, [tenantId]);
   });
   afterAll(async () => {
     await dataSource?.destroy();

@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket as NetSocket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
-import { migrate, MIGRATIONS } from '@wafleet/database';
 import { BaileysEngine, EngineNotRegisteringError, type BaileysEngineOptions, type EngineCloseReason, type EngineEvents } from '@wafleet/engines';
 import { WaSimServer } from '../../apps/wa-sim/src/wa-sim.server';
 import { unrefBaileysTimers } from '../wa-sim/baileys-timers';
-import { createTestDatabase, type TestDatabase } from '../support/postgres';
+import { migratedDatabase, type TestDatabase } from '../support/postgres';
 import { enterPairingCode } from '../support/wa-sim';
 
 type Recorded = { [K in keyof EngineEvents]: [K, ...EngineEvents[K]] }[keyof EngineEvents];
@@ -42,11 +41,7 @@ describe('BaileysEngine against wa-sim and PostgreSQL', () => {
 
   beforeAll(async () => {
     restoreTimers = unrefBaileysTimers();
-    database = await createTestDatabase();
-    dataSource = await new DataSource({ type: 'postgres', url: database.url, migrations: MIGRATIONS }).initialize();
-    await migrate(dataSource);
-    tenantId = randomUUID();
-    await database.query(`INSERT INTO tenants (id, name) VALUES ($1, 'acme')`, [tenantId]);
+    ({ database, dataSource, tenantId } = await migratedDatabase());
   });
   afterAll(async () => {
     restoreTimers?.();

@@ -1,14 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '@wafleet/config';
-import { migrate, MIGRATIONS } from '@wafleet/database';
 import { EngineFactory } from '@wafleet/engines';
+import { SessionLeases } from '@wafleet/registry';
 import { Session, SessionEvents, SessionsService, type SessionEvent } from '@wafleet/sessions';
 import { SessionLocks } from '../../libs/sessions/src/session-locks';
+import { SessionReconciler } from '../../libs/sessions/src/session-reconciler';
 import { SessionRuntime } from '../../libs/sessions/src/session-runtime';
 import { WaSimServer } from '../../apps/wa-sim/src/wa-sim.server';
 import { unrefBaileysTimers } from '../wa-sim/baileys-timers';
-import { createTestDatabase, type TestDatabase } from '../support/postgres';
+import { migratedDatabase, type TestDatabase } from '../support/postgres';
 
 async function until<T>(probe: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -30,17 +30,14 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
   let tenantId: string;
   let config: ReturnType<typeof loadConfig>;
   let locks: SessionLocks;
+  let leases: SessionLeases;
   const events: SessionEvent[] = [];
 
   beforeAll(async () => {
     restoreTimers = unrefBaileysTimers();
     sim = new WaSimServer();
     const port = await sim.start();
-    database = await createTestDatabase();
-    dataSource = await new DataSource({ type: 'postgres', url: database.url, migrations: MIGRATIONS, entities: [Session] }).initialize();
-    await migrate(dataSource);
-    tenantId = randomUUID();
-    await database.query(`INSERT INTO tenants (id, name) VALUES ($1, 'acme')`, [tenantId]);
+    ({ database, dataSource, tenantId } = await migratedDatabase([Session]));
     config = loadConfig({
       DATABASE_URL: database.url,
       ADMIN_API_KEY: 'x'.repeat(32),
@@ -50,12 +47,14 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
     const sessionEvents = new SessionEvents();
     sessionEvents.subscribe((event) => events.push(event));
     locks = new SessionLocks();
-    runtime = new SessionRuntime(config, dataSource, new EngineFactory(config, dataSource), sessionEvents, locks);
+    leases = new SessionLeases(config, dataSource);
+    runtime = new SessionRuntime(leases, dataSource, new EngineFactory(config, dataSource), sessionEvents, locks);
     service = new SessionsService(dataSource.getRepository(Session), runtime, locks);
   });
 
   afterAll(async () => {
     await runtime?.beforeApplicationShutdown();
+    leases?.onApplicationShutdown();
     await sim?.stop();
     await dataSource?.destroy();
     await database?.drop();
@@ -105,20 +104,24 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
     await service.stop(tenantId, session.id);
   });
 
-  it('does not undo a stop that was served before the boot resume reached the session', async () => {
+  it('does not undo a stop that was served before the boot pass of the reconciler reached the session', async () => {
     const session = await service.create(tenantId, 'resumed');
     await database.query(`UPDATE sessions SET desired_state = 'running' WHERE id = $1`, [session.id]);
     const registrations = sim.stats().registrations;
-    const fresh = new SessionRuntime(config, dataSource, new EngineFactory(config, dataSource), new SessionEvents(), locks);
+    const freshLeases = new SessionLeases(config, dataSource);
+    const fresh = new SessionRuntime(freshLeases, dataSource, new EngineFactory(config, dataSource), new SessionEvents(), locks);
     const freshService = new SessionsService(dataSource.getRepository(Session), fresh, locks);
-    // The stop holds the session's lock when the resume comes for it, as a request served first would.
+    const reconciler = new SessionReconciler(config, dataSource, fresh, locks);
+    // The stop holds the session's lock when the boot pass comes for it, as a request served first would.
     let release!: () => void;
     const held = locks.run(session.id, () => new Promise<void>((resolve) => (release = resolve)));
-    fresh.onApplicationBootstrap();
+    reconciler.onApplicationBootstrap();
     await database.query(`UPDATE sessions SET desired_state = 'stopped' WHERE id = $1`, [session.id]);
     release();
     await held;
+    await reconciler.beforeApplicationShutdown();
     await fresh.beforeApplicationShutdown();
+    freshLeases.onApplicationShutdown();
 
     expect(await freshService.get(tenantId, session.id)).toMatchObject({ desiredState: 'stopped', status: 'stopped' });
     expect(sim.stats().registrations).toBe(registrations);

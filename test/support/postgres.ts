@@ -1,4 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { migrate, MIGRATIONS } from '@wafleet/database';
+import { DataSource } from 'typeorm';
 import pg from 'pg';
 
 /** Where tests find PostgreSQL: `TEST_DATABASE_URL`, by default the local server CI starts. */
@@ -54,3 +56,18 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     drop: () => withAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
   };
 }
+
+/** A fresh database with wafleet's schema and one tenant, and a DataSource on it knowing `entities`. */
+export async function migratedDatabase(
+  entities: EntitySchemaTarget[] = [],
+): Promise<{ database: TestDatabase; dataSource: DataSource; tenantId: string }> {
+  const database = await createTestDatabase();
+  const dataSource = await new DataSource({ type: 'postgres', url: database.url, migrations: MIGRATIONS, entities }).initialize();
+  await migrate(dataSource);
+  const tenantId = randomUUID();
+  await database.query(`INSERT INTO tenants (id, name) VALUES ($1, 'acme')`, [tenantId]);
+  return { database, dataSource, tenantId };
+}
+
+/** An entity class, as TypeORM takes it. */
+type EntitySchemaTarget = new (...args: never[]) => unknown;

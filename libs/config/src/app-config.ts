@@ -43,6 +43,8 @@ export class AppConfig {
   readonly metrics: { apiKey?: string };
   readonly sync: SyncConfig;
   readonly shutdown: { drainMs: number; timeoutMs: number };
+  /** Session ownership: a lease on each session row lasts `leaseTtlMs` unless renewed. */
+  readonly registry: { leaseTtlMs: number };
   /** How sessions reach WhatsApp. `waWebSocketUrl` undefined means WhatsApp's own servers. */
   readonly engines: { waWebSocketUrl?: string };
   readonly docsEnabled: boolean;

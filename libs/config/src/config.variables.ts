@@ -146,6 +146,13 @@ export const VARIABLES: readonly VariableSpec[] = [
     parse: wholeNumber(1000, 600_000),
   },
   {
+    name: 'LEASE_TTL_MS',
+    default: '10000',
+    description: "How long a replica's hold on a session lasts without renewal: a dead replica's sessions move to a survivor after at most this long (renewed every third of it; a replica that cannot renew stops its sessions before its leases run out).",
+    accepts: 'a whole number of milliseconds from 1000 to 600000',
+    parse: wholeNumber(1000, 600_000),
+  },
+  {
     name: 'WA_WEBSOCKET_URL',
     defaultLabel: "(WhatsApp's own servers)",
     description: 'The WhatsApp Web WebSocket sessions connect to; point it at wa-sim (ws://127.0.0.1:<WA_SIM_PORT>/ws/chat) to try wafleet without a phone.',

@@ -1,6 +1,6 @@
-import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
-import { AppConfig } from '@wafleet/config';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { AuthStateStore, Engine, EngineFactory, EngineNotRegisteringError, type EngineCloseReason } from '@wafleet/engines';
+import { SessionLeases, type LeaseLoss } from '@wafleet/registry';
 import { DataSource } from 'typeorm';
 import { SessionEvents } from './session-events';
 import { SessionBusyError, SessionsShuttingDownError } from './sessions.errors';
@@ -20,6 +20,8 @@ interface RunningSession {
   closing: boolean;
   /** Settles once the engine closed and its final status is stored. */
   closed: Promise<void>;
+  /** The lease is gone (taken, or given up by self-fencing): the close stores nothing, the new owner reports. */
+  abandoned: boolean;
   qrWaiters: Set<() => void>;
 }
 
@@ -28,50 +30,50 @@ type StatusWriter = Pick<RunningSession, 'session' | 'epoch' | 'writes'>;
 
 type StatusPatch = { status: SessionStatus; me?: SessionMe | null; desiredState?: DesiredState };
 
-/** What a close leaves in the row. A replaced connection is not fought over: the session stays stopped. */
+/**
+ * What a close leaves in the row. A replaced connection is not fought over, and a session WhatsApp keeps
+ * rejecting is not retried by the reconciler: both stay stopped until started again.
+ */
 const AFTER_CLOSE: Record<Exclude<EngineCloseReason, 'stale_epoch'>, StatusPatch> = {
   stopped: { status: 'stopped' },
-  failed: { status: 'failed' },
+  failed: { status: 'failed', desiredState: 'stopped' },
   logged_out: { status: 'logged_out', me: null, desiredState: 'stopped' },
   qr_expired: { status: 'qr_expired', desiredState: 'stopped' },
   replaced: { status: 'failed', desiredState: 'stopped' },
 };
 
-/** Sessions started at once when the process boots; the rest queue. */
-const RESUME_CONCURRENCY = 16;
-
 /**
- * The engines this process runs, one per session, and the statuses they report. Each start takes a new
- * fencing epoch, so an engine left over from an earlier start can no longer write auth state or status.
- * Sessions that were running start again at boot; at shutdown every engine stops but stays desired
- * running. Callers hold the session's lifecycle lock around launch, halt and logout.
+ * The engines this replica runs, one per session it holds the lease of, and the statuses they report.
+ * Each start claims the lease under a new fencing epoch, so an engine left over from an earlier start
+ * (here or on another replica) can no longer write auth state or status. An engine whose lease is lost
+ * stops at once; a closed engine gives its lease up. At shutdown every engine stops and its lease is
+ * released, the session staying desired running for a survivor (or the next boot) to take. Callers hold
+ * the session's lifecycle lock around launch, halt and logout.
  */
 @Injectable()
-export class SessionRuntime implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class SessionRuntime implements BeforeApplicationShutdown {
   private readonly logger = new Logger(SessionRuntime.name);
   private readonly running = new Map<string, RunningSession>();
-  private resuming: Promise<void> = Promise.resolve();
   /** Launches under way, so shutdown can wait for an engine that is not in `running` yet. */
   private readonly launches = new Set<Promise<void>>();
   private shuttingDown = false;
 
   constructor(
-    private readonly config: AppConfig,
+    private readonly leases: SessionLeases,
     private readonly dataSource: DataSource,
     private readonly engines: EngineFactory,
     private readonly events: SessionEvents,
     private readonly locks: SessionLocks,
   ) {}
 
-  onApplicationBootstrap(): void {
-    this.resuming = this.resumeAll().catch((error: unknown) => this.logger.error({ err: error }, 'resuming sessions failed'));
-  }
-
   async beforeApplicationShutdown(): Promise<void> {
     this.shuttingDown = true;
-    await this.resuming;
     await Promise.allSettled([...this.launches]);
     await Promise.all([...this.running.keys()].map((id) => this.locks.run(id, () => this.halt(id))));
+  }
+
+  runningIds(): string[] {
+    return [...this.running.keys()];
   }
 
   isRunning(sessionId: string): boolean {
@@ -99,26 +101,33 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
     const existing = this.running.get(session.id);
     if (existing && !existing.closing) return;
     await existing?.closed;
-    const [row]: { epoch: string; me: SessionMe | null }[] = await this.dataSource.query(
-      `WITH claimed AS (
-         UPDATE sessions SET lease_epoch = lease_epoch + 1, owner_instance_id = $2, status = 'starting', desired_state = 'running', updated_at = now()
-         WHERE id = $1 AND (NOT $3::boolean OR desired_state = 'running') RETURNING lease_epoch, me)
-       SELECT lease_epoch AS epoch, me FROM claimed`,
-      [session.id, this.config.instanceId, resume],
+    const epoch = await this.leases.claim(session.id, { onlyIfDesiredRunning: resume });
+    if (epoch === null) {
+      // A live owner elsewhere runs it; a start asked here still says what the user wants.
+      if (!resume) await this.dataSource.query(`UPDATE sessions SET desired_state = 'running', updated_at = now() WHERE id = $1`, [session.id]);
+      return;
+    }
+    const [row]: { me: SessionMe | null }[] = await this.dataSource.query(
+      `WITH started AS (
+         UPDATE sessions SET status = 'starting', desired_state = 'running', updated_at = now() WHERE id = $1 AND lease_epoch = $2 RETURNING me)
+       SELECT me FROM started`,
+      [session.id, epoch],
     );
     if (!row) return;
-    const engine = this.engines.create({ sessionId: session.id, epoch: row.epoch });
+    const engine = this.engines.create({ sessionId: session.id, epoch });
     let markClosed!: () => void;
     const run: RunningSession = {
       session,
       engine,
-      epoch: row.epoch,
+      epoch,
       writes: Promise.resolve(),
       closing: false,
+      abandoned: false,
       closed: new Promise<void>((resolve) => (markClosed = resolve)),
       qrWaiters: new Set(),
     };
     this.running.set(session.id, run);
+    this.leases.hold(session.id, epoch, (loss) => this.abandon(run, loss));
     this.events.publish(session.tenantId, session.id, 'session.status', { status: 'starting', me: row.me });
     this.watch(run, markClosed);
     try {
@@ -128,7 +137,7 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
       run.closing = true;
       this.record(run, { status: 'failed' }, 'start_failed');
       await run.writes;
-      this.forget(run);
+      await this.giveUp(run);
       markClosed();
     }
   }
@@ -209,14 +218,28 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
       run.qr = undefined;
       run.closing = true;
       this.wakeQrWaiters(run);
-      if (reason !== 'stale_epoch') this.record(run, AFTER_CLOSE[reason], reason);
-      else this.logger.warn({ sessionId: run.session.id, epoch: run.epoch }, 'session taken over by a newer owner');
+      if (reason !== 'stale_epoch' && !run.abandoned) this.record(run, AFTER_CLOSE[reason], reason);
+      else this.logger.warn({ sessionId: run.session.id, epoch: run.epoch, reason }, 'engine stopped without the lease; the new owner reports');
       // Only now may a new launch claim: the final status must not land after the next run's.
-      void run.writes.then(() => {
-        this.forget(run);
-        markClosed();
-      });
+      void run.writes.then(() => this.giveUp(run)).then(markClosed);
     });
+  }
+
+  /** The lease is gone: stop the engine at once, storing nothing under an epoch that is no longer ours. */
+  private abandon(run: RunningSession, loss: LeaseLoss): void {
+    run.abandoned = true;
+    this.logger.warn({ sessionId: run.session.id, epoch: run.epoch, loss }, 'session lease lost; stopping its engine');
+    void run.engine.stop();
+  }
+
+  /** Leaves the runtime and releases the lease, so another replica (or the next start) claims at once. */
+  private async giveUp(run: RunningSession): Promise<void> {
+    this.forget(run);
+    try {
+      await this.leases.release(run.session.id, run.epoch);
+    } catch (error) {
+      this.logger.warn({ err: error, sessionId: run.session.id }, 'releasing the session lease failed; it lapses by itself');
+    }
   }
 
   /**
@@ -250,26 +273,5 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
 
   private wakeQrWaiters(run: RunningSession): void {
     for (const wake of [...run.qrWaiters]) wake();
-  }
-
-  private async resumeAll(): Promise<void> {
-    // A process that died mid-stop leaves a status no engine stands behind; with nothing to run, it is stopped.
-    await this.dataSource.query(
-      `UPDATE sessions SET status = 'stopped', updated_at = now() WHERE desired_state = 'stopped' AND status IN ('starting', 'scan_qr', 'working')`,
-    );
-    const due: Pick<Session, 'id' | 'tenantId' | 'name'>[] = (
-      await this.dataSource.query(
-        `SELECT id, tenant_id AS "tenantId", name FROM sessions WHERE desired_state = 'running' ORDER BY created_at, id`,
-      )
-    );
-    if (due.length) this.logger.log({ sessions: due.length }, 'resuming sessions that were running');
-    let next = 0;
-    const worker = async () => {
-      while (next < due.length && !this.shuttingDown) {
-        const session = due[next++]!;
-        await this.locks.run(session.id, () => this.launch(session, { resume: true }));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(RESUME_CONCURRENCY, due.length) }, worker));
   }
 }

@@ -1,18 +1,20 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { EnginesModule } from '@wafleet/engines';
+import { RegistryModule } from '@wafleet/registry';
 import { SessionEvents } from './session-events';
 import { SessionLocks } from './session-locks';
+import { SessionReconciler } from './session-reconciler';
 import { SessionRuntime } from './session-runtime';
 import { Session } from './session.entity';
 import { SessionsController } from './sessions.controller';
 import { SessionsService } from './sessions.service';
 
-/** Sessions over REST, the engines this process runs for them, and their domain events. */
+/** Sessions over REST, the engines this replica runs for them under leases, the reconciler, and their domain events. */
 @Module({
-  imports: [TypeOrmModule.forFeature([Session]), EnginesModule],
+  imports: [TypeOrmModule.forFeature([Session]), EnginesModule, RegistryModule],
   controllers: [SessionsController],
-  providers: [SessionEvents, SessionLocks, SessionRuntime, SessionsService],
+  providers: [SessionEvents, SessionLocks, SessionRuntime, SessionReconciler, SessionsService],
   exports: [SessionEvents, SessionsService],
 })
 export class SessionsModule {}

@@ -1,0 +1,115 @@
+import { WaSimServer } from '../../apps/wa-sim/src/wa-sim.server';
+import { call } from '../support/http';
+import { createTestDatabase, type TestDatabase } from '../support/postgres';
+import { requireRedis, TEST_REDIS_URL, uniquePrefix } from '../support/redis';
+import { removeDir, startServer, tempDir, type ServerProcess } from '../support/server';
+import { tenantKey, waitForStatus } from '../support/sessions';
+import { ADMIN_KEY } from '../support/topology';
+
+const LEASE_TTL_MS = 2_000;
+
+async function until(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`condition still false after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Two replicas on one PostgreSQL and Redis, each session held by one of them under a lease. */
+describe('sessions across two replicas', () => {
+  let sim: WaSimServer;
+  let database: TestDatabase;
+  let env: Record<string, string>;
+  const dirs: string[] = [];
+  const servers = new Map<string, ServerProcess>();
+  let key: string;
+
+  async function boot(name: string): Promise<ServerProcess> {
+    const dir = tempDir(`failover-${name}`);
+    dirs.push(dir);
+    const server = await startServer({ ...env, DATA_DIR: dir, INSTANCE_ID: `replica-${name}` });
+    servers.set(name, server);
+    return server;
+  }
+
+  const ownerOf = async (id: string) =>
+    (await database.query(`SELECT owner_instance_id AS owner FROM sessions WHERE id = $1`, [id]))[0]?.owner as string | null;
+
+  beforeAll(async () => {
+    await requireRedis();
+    sim = new WaSimServer();
+    const simPort = await sim.start();
+    database = await createTestDatabase();
+    env = {
+      DATABASE_URL: database.url,
+      ADMIN_API_KEY: ADMIN_KEY,
+      SYNC_BACKEND: 'redis',
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: uniquePrefix('failover'),
+      WA_WEBSOCKET_URL: `ws://127.0.0.1:${simPort}/ws/chat`,
+      LEASE_TTL_MS: String(LEASE_TTL_MS),
+    };
+    await Promise.all([boot('a'), boot('b')]);
+    key = await tenantKey(servers.get('a')!.url, ADMIN_KEY, 'failover');
+  }, 90_000);
+
+  afterAll(async () => {
+    await Promise.all([...servers.values()].map((server) => server.stop()));
+    await sim?.stop();
+    await database?.drop();
+    dirs.forEach(removeDir);
+  }, 60_000);
+
+  it('moves a session to the survivor, without a QR and without a conflict, when its owner is killed', async () => {
+    const a = servers.get('a')!;
+    const { body: session } = await call(`${a.url}/sessions`, { method: 'POST', key, body: { name: 'moving' } });
+    await call(`${a.url}/sessions/moving/start`, { method: 'POST', key });
+    await waitForStatus(a.url, key, 'moving', 'scan_qr');
+    const { qr } = (await call(`${a.url}/sessions/moving/qr?format=raw`, { key })).body;
+    await sim.scanQr(qr, '5511977770001');
+    const working = await waitForStatus(a.url, key, 'moving', 'working');
+    expect(await ownerOf(session.id)).toBe('replica-a');
+    const before = sim.stats();
+
+    a.signal('SIGKILL');
+    await a.exited;
+    servers.delete('a');
+    const killedAt = Date.now();
+
+    const b = servers.get('b')!;
+    // The dead owner's row still says working; the survivor claims once the lease lapses by the database's clock.
+    await until(async () => (await ownerOf(session.id)) === 'replica-b', LEASE_TTL_MS + 10_000);
+    // Until the survivor writes its own status the row still says working: wait for its login on the wire.
+    await until(async () => sim.stats().logins > before.logins, 10_000);
+    const resumed = await waitForStatus(b.url, key, 'moving', 'working', 10_000);
+    expect(Date.now() - killedAt).toBeLessThan(LEASE_TTL_MS + 5_000);
+    expect(resumed.me).toEqual(working.me);
+    expect(await ownerOf(session.id)).toBe('replica-b');
+    expect(sim.stats()).toMatchObject({ registrations: before.registrations, logins: before.logins + 1, conflicts: 0 });
+  });
+
+  it('hands its sessions over on SIGTERM, at once rather than after the lease', async () => {
+    const b = servers.get('b')!;
+    const c = await boot('c');
+    await call(`${b.url}/sessions/moving/restart`, { method: 'POST', key });
+    await waitForStatus(b.url, key, 'moving', 'working');
+    const { body: session } = await call(`${b.url}/sessions/moving`, { key });
+    expect(await ownerOf(session.id)).toBe('replica-b');
+    const before = sim.stats();
+
+    const stoppedAt = Date.now();
+    expect(await b.stop()).toBe(143);
+    servers.delete('b');
+    await until(async () => (await ownerOf(session.id)) === 'replica-c', 10_000);
+    await waitForStatus(c.url, key, 'moving', 'working', 10_000);
+    expect(Date.now() - stoppedAt).toBeLessThan(LEASE_TTL_MS + 1_000);
+    expect(await ownerOf(session.id)).toBe('replica-c');
+    expect(sim.stats()).toMatchObject({ registrations: before.registrations, conflicts: 0 });
+
+    // A stop asked of the owner keeps it stopped; no replica starts it again.
+    await call(`${c.url}/sessions/moving/stop`, { method: 'POST', key });
+    await new Promise((resolve) => setTimeout(resolve, LEASE_TTL_MS));
+    expect((await call(`${c.url}/sessions/moving`, { key })).body).toMatchObject({ status: 'stopped', desiredState: 'stopped' });
+  });
+});
