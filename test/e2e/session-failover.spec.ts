@@ -66,7 +66,9 @@ describe('sessions across two replicas', () => {
     const { body: session } = await call(`${a.url}/sessions`, { method: 'POST', key, body: { name: 'moving' } });
     await call(`${a.url}/sessions/moving/start`, { method: 'POST', key });
     await waitForStatus(a.url, key, 'moving', 'scan_qr');
-    const { qr } = (await call(`${a.url}/sessions/moving/qr?format=raw`, { key })).body;
+    // Only the owner's engine has the QR: the other replica asks it over the bus.
+    const { qr } = (await call(`${servers.get('b')!.url}/sessions/moving/qr?format=raw`, { key })).body;
+    expect(qr).toBe((await call(`${a.url}/sessions/moving/qr?format=raw`, { key })).body.qr);
     await sim.scanQr(qr, '5511977770001');
     const working = await waitForStatus(a.url, key, 'moving', 'working');
     expect(await ownerOf(session.id)).toBe('replica-a');
@@ -89,7 +91,7 @@ describe('sessions across two replicas', () => {
     expect(sim.stats()).toMatchObject({ registrations: before.registrations, logins: before.logins + 1, conflicts: 0 });
   });
 
-  it('hands its sessions over on SIGTERM, at once rather than after the lease', async () => {
+  it('hands its sessions over on SIGTERM at once, and serves a call at any replica through the owner', async () => {
     const b = servers.get('b')!;
     const c = await boot('c');
     await call(`${b.url}/sessions/moving/restart`, { method: 'POST', key });
@@ -107,9 +109,15 @@ describe('sessions across two replicas', () => {
     expect(await ownerOf(session.id)).toBe('replica-c');
     expect(sim.stats()).toMatchObject({ registrations: before.registrations, conflicts: 0 });
 
-    // A stop asked of the owner keeps it stopped; no replica starts it again.
-    await call(`${c.url}/sessions/moving/stop`, { method: 'POST', key });
+    // A stop asked of another replica is served by the owner at once, and no replica starts it again.
+    const d = await boot('d');
+    expect(await call(`${d.url}/sessions/moving/stop`, { method: 'POST', key })).toMatchObject({
+      status: 200,
+      body: { status: 'stopped', desiredState: 'stopped' },
+    });
+    expect(sim.stats().live).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, LEASE_TTL_MS));
     expect((await call(`${c.url}/sessions/moving`, { key })).body).toMatchObject({ status: 'stopped', desiredState: 'stopped' });
+    expect(await call(`${d.url}/sessions/moving/qr`, { key })).toMatchObject({ status: 409, body: { error: { code: 'session_wrong_state' } } });
   });
 });

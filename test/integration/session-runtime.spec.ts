@@ -2,8 +2,11 @@ import { DataSource } from 'typeorm';
 import { loadConfig } from '@wafleet/config';
 import { EngineFactory } from '@wafleet/engines';
 import { SessionLeases } from '@wafleet/registry';
+import { SyncBindings } from '@wafleet/sync';
+import { Registry } from 'prom-client';
 import { Session, SessionEvents, SessionsService, type SessionEvent } from '@wafleet/sessions';
 import { SessionLocks } from '../../libs/sessions/src/session-locks';
+import { SessionLifecycle } from '../../libs/sessions/src/session-lifecycle';
 import { SessionReconciler } from '../../libs/sessions/src/session-reconciler';
 import { SessionRuntime } from '../../libs/sessions/src/session-runtime';
 import { WaSimServer } from '../../apps/wa-sim/src/wa-sim.server';
@@ -31,6 +34,7 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
   let config: ReturnType<typeof loadConfig>;
   let locks: SessionLocks;
   let leases: SessionLeases;
+  let bindings: SyncBindings;
   const events: SessionEvent[] = [];
 
   beforeAll(async () => {
@@ -49,17 +53,23 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
     locks = new SessionLocks();
     leases = new SessionLeases(config, dataSource);
     runtime = new SessionRuntime(leases, dataSource, new EngineFactory(config, dataSource), sessionEvents, locks);
-    service = new SessionsService(dataSource.getRepository(Session), runtime, locks);
+    bindings = await SyncBindings.create({ ...config.sync, instanceId: config.instanceId, version: config.version }, new Registry());
+    service = serviceOn(runtime);
   });
 
   afterAll(async () => {
     await runtime?.beforeApplicationShutdown();
     leases?.onApplicationShutdown();
+    await bindings?.stop();
     await sim?.stop();
     await dataSource?.destroy();
     await database?.drop();
     restoreTimers?.();
   });
+
+  /** The sessions service over `on`, as one replica's module wires it (memory bus: no other replica). */
+  const serviceOn = (on: SessionRuntime) =>
+    new SessionsService(dataSource.getRepository(Session), new SessionLifecycle(dataSource.getRepository(Session), on, locks), bindings.bus, config);
 
   const typesFor = (sessionId: string) =>
     events.filter((e) => e.sessionId === sessionId).map((e) => (e.type === 'session.status' ? `status:${(e.data as { status: string }).status}` : e.type));
@@ -110,7 +120,7 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
     const registrations = sim.stats().registrations;
     const freshLeases = new SessionLeases(config, dataSource);
     const fresh = new SessionRuntime(freshLeases, dataSource, new EngineFactory(config, dataSource), new SessionEvents(), locks);
-    const freshService = new SessionsService(dataSource.getRepository(Session), fresh, locks);
+    const freshService = serviceOn(fresh);
     const reconciler = new SessionReconciler(config, dataSource, fresh, locks);
     // The stop holds the session's lock when the boot pass comes for it, as a request served first would.
     let release!: () => void;

@@ -1,6 +1,6 @@
 export { SessionsModule } from './sessions.module';
 export { SessionsService } from './sessions.service';
-export type { SessionView } from './sessions.service';
+export type { SessionView } from './session.view';
 export { SessionEvents } from './session-events';
 export type { SessionEvent, SessionEventData, SessionEventType } from './session-events';
 export { Session } from './session.entity';

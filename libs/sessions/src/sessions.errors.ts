@@ -35,3 +35,11 @@ export class SessionBusyError extends ServiceUnavailableError {
     this.headers['Retry-After'] = '2';
   }
 }
+
+/** The session should run but no replica runs it yet (its owner just died); the reconciler will start it. */
+export class SessionUnownedError extends ServiceUnavailableError {
+  constructor(name: string, leaseTtlMs: number) {
+    super('session_unowned', `Session ${JSON.stringify(name)} is being moved to a live replica; retry in a moment.`);
+    this.headers['Retry-After'] = String(Math.max(1, Math.ceil(leaseTtlMs / 1000)));
+  }
+}

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { EnginesModule } from '@wafleet/engines';
 import { RegistryModule } from '@wafleet/registry';
 import { SessionEvents } from './session-events';
+import { SessionLifecycle } from './session-lifecycle';
 import { SessionLocks } from './session-locks';
 import { SessionReconciler } from './session-reconciler';
 import { SessionRuntime } from './session-runtime';
@@ -14,7 +15,7 @@ import { SessionsService } from './sessions.service';
 @Module({
   imports: [TypeOrmModule.forFeature([Session]), EnginesModule, RegistryModule],
   controllers: [SessionsController],
-  providers: [SessionEvents, SessionLocks, SessionRuntime, SessionReconciler, SessionsService],
+  providers: [SessionEvents, SessionLocks, SessionRuntime, SessionReconciler, SessionLifecycle, SessionsService],
   exports: [SessionEvents, SessionsService],
 })
 export class SessionsModule {}
