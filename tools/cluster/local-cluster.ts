@@ -216,8 +216,14 @@ export class LocalCluster {
         if (line.includes('"listening"')) announce((JSON.parse(line) as { port: number }).port);
       },
     });
+    let timer: NodeJS.Timeout | undefined;
     const exit = this.sim.exited.then((code) => Promise.reject(new Error(`wa-sim exited with ${code} before listening:\n${this.sim!.output()}`)));
-    this.simPort = await Promise.race([announced, exit, sleep(20_000).then(() => Promise.reject(new Error('wa-sim did not listen within 20 s')))]);
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`wa-sim did not listen within 20 s:\n${this.sim!.output()}`)), 20_000)));
+    try {
+      this.simPort = await Promise.race([announced, exit, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async newSlot(env: Record<string, string>): Promise<Slot> {

@@ -1,10 +1,19 @@
 /**
- * `npm run cluster -- --replicas 3 [--port 8080]`: a local cluster on loopback until Ctrl-C or SIGTERM.
+ * `npm run cluster -- --replicas 3 [--port 8080] [--postgres URL] [--redis URL]`: a local cluster on loopback until Ctrl-C or SIGTERM.
  * The URLs go to stdout; progress and errors to stderr.
  */
 import { LocalCluster } from './local-cluster';
 
-const USAGE = 'usage: npm run cluster -- [--replicas N (1 to 64, default 3)] [--port P (nginx, default a free port)]';
+const USAGE =
+  'usage: npm run cluster -- [--replicas N (1 to 64, default 3)] [--port P (nginx, default a free port)] ' +
+  '[--postgres URL (where to create the throwaway database)] [--redis URL]';
+
+interface Args {
+  replicas: number;
+  port?: number;
+  postgres?: string;
+  redis?: string;
+}
 
 function wholeNumber(flag: string, raw: string | undefined, min: number, max: number): number {
   const n = Number(raw);
@@ -12,13 +21,21 @@ function wholeNumber(flag: string, raw: string | undefined, min: number, max: nu
   return n;
 }
 
-export function parseArgs(argv: string[]): { replicas: number; port?: number } {
-  const parsed: { replicas: number; port?: number } = { replicas: 3 };
+function url(flag: string, raw: string | undefined, schemes: string[]): string {
+  const scheme = /^([a-z]+):\/\//.exec(raw ?? '')?.[1];
+  if (!scheme || !schemes.includes(scheme)) throw new Error(`${flag} takes a ${schemes.join(':// or ')}:// URL; got ${raw ?? 'nothing'}.`);
+  return raw!;
+}
+
+export function parseArgs(argv: string[]): Args {
+  const parsed: Args = { replicas: 3 };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);
     const value = () => inline ?? argv[++i];
     if (flag === '--replicas') parsed.replicas = wholeNumber(flag, value(), 1, 64);
     else if (flag === '--port') parsed.port = wholeNumber(flag, value(), 1, 65535);
+    else if (flag === '--postgres') parsed.postgres = url(flag, value(), ['postgres', 'postgresql']);
+    else if (flag === '--redis') parsed.redis = url(flag, value(), ['redis', 'rediss']);
     else throw new Error(`unknown argument ${argv[i]}; ${USAGE}`);
   }
   return parsed;
@@ -39,7 +56,7 @@ function describe(cluster: LocalCluster): string {
 }
 
 async function main(): Promise<number> {
-  let args: ReturnType<typeof parseArgs>;
+  let args: Args;
   try {
     args = parseArgs(process.argv.slice(2));
   } catch (error) {
@@ -52,7 +69,7 @@ async function main(): Promise<number> {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => wake());
   let cluster: LocalCluster;
   try {
-    cluster = await LocalCluster.start({ replicas: args.replicas, nginxPort: args.port });
+    cluster = await LocalCluster.start({ replicas: args.replicas, nginxPort: args.port, postgresAdminUrl: args.postgres, redisUrl: args.redis });
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n`);
     return 1;
