@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
+import { createThrowawayDatabase } from '../tools/cluster/backing-services';
 import { freePort, spawnGroup } from '../tools/cluster/process-group';
 
 export { freePort };
@@ -241,24 +242,14 @@ export async function assertPostgresReachable(): Promise<void> {
 
 /** A fresh `wafleet_bench_<random>` database; dropped by `drop()` or, failing that, at cleanup. */
 export async function createTempDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `wafleet_bench_${randomBytes(6).toString('hex')}`;
-  const client = await connectAdmin();
-  try {
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  const url = new URL(adminDatabaseUrl());
-  url.pathname = `/${name}`;
-  const drop = async () => {
-    removeCleanup();
-    const c = await connectAdmin();
-    try {
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    } finally {
-      await c.end();
-    }
+  await assertPostgresReachable(); // the message that names BENCH_DATABASE_URL
+  const database = await createThrowawayDatabase(adminDatabaseUrl(), 'bench');
+  const removeCleanup = onCleanup(() => database.drop());
+  return {
+    url: database.url,
+    drop: () => {
+      removeCleanup();
+      return database.drop();
+    },
   };
-  const removeCleanup = onCleanup(drop);
-  return { url: url.toString(), drop };
 }

@@ -37,9 +37,9 @@ export interface ThrowawayDatabase {
   drop(): Promise<void>;
 }
 
-/** Creates `wafleet_cluster_<random>` on the server behind `adminUrl`, which names a database that exists. */
-export async function createThrowawayDatabase(adminUrl: string): Promise<ThrowawayDatabase> {
-  const name = `wafleet_cluster_${randomBytes(6).toString('hex')}`;
+/** Creates `wafleet_<label>_<random>` on the server behind `adminUrl`, which names a database that exists. */
+export async function createThrowawayDatabase(adminUrl: string, label: 'cluster' | 'bench' = 'cluster'): Promise<ThrowawayDatabase> {
+  const name = `wafleet_${label}_${randomBytes(6).toString('hex')}`;
   await withClient(adminUrl, (client) => client.query(`CREATE DATABASE ${name}`));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
