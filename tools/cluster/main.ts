@@ -27,7 +27,7 @@ function url(flag: string, raw: string | undefined, schemes: string[]): string {
   return raw!;
 }
 
-export function parseArgs(argv: string[]): Args {
+function parseArgs(argv: string[]): Args {
   const parsed: Args = { replicas: 3 };
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);

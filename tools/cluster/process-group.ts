@@ -8,11 +8,16 @@ import { createServer } from 'node:net';
 import { constants } from 'node:os';
 
 const liveGroups = new Set<number>();
+let exitHookInstalled = false;
 
-// Last resort when the caller exits without stopping what it started (a crash, process.exit in a test).
-process.on('exit', () => {
-  for (const pid of liveGroups) signalGroup(pid, 'SIGKILL');
-});
+/** Last resort when the caller exits without stopping what it started (a crash, process.exit in a test). */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const pid of liveGroups) signalGroup(pid, 'SIGKILL');
+  });
+}
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
@@ -44,6 +49,7 @@ export interface SpawnOptions {
 }
 
 export function spawnGroup(command: string, args: string[], options: SpawnOptions): GroupProcess {
+  installExitHook();
   const child = spawn(command, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let tail = '';
   const keep = (chunk: Buffer | Error) => void (tail = (tail + chunk.toString()).slice(-8000));
