@@ -4,15 +4,17 @@
  * PostgreSQL database, and a `runMain` wrapper that prints the result as JSON on stdout. Progress goes to
  * stderr so stdout stays one JSON document.
  */
-import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
-import { AddressInfo, createServer } from 'node:net';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
+import { createThrowawayDatabase } from '../tools/cluster/backing-services';
+import { freePort, spawnGroup } from '../tools/cluster/process-group';
+
+export { freePort };
 
 export const SERVER_ENTRY = join(__dirname, '..', 'apps', 'api', 'src', 'main.js');
 export const ADMIN_API_KEY = `bench-admin-${randomBytes(16).toString('hex')}`;
@@ -44,11 +46,6 @@ export function onCleanup(fn: () => unknown): () => void {
     if (at >= 0) cleanups.splice(at, 1);
   };
 }
-
-// Last resort if the process exits without running the cleanups: nothing we started outlives us.
-process.on('exit', () => {
-  for (const pid of liveGroups) killGroup(pid, 'SIGKILL');
-});
 
 async function runCleanups(): Promise<void> {
   while (cleanups.length) {
@@ -94,12 +91,6 @@ export function machine() {
   return { cpus: cpus.length, cpuModel: cpus[0]?.model, node: process.version, platform: `${os.platform()} ${os.release()}`, totalMemMB: Math.round(os.totalmem() / 2 ** 20) };
 }
 
-function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {} // the group is already gone
-}
-
 export interface Proc {
   pid: number;
   /** performance.now() just before spawn. */
@@ -111,59 +102,19 @@ export interface Proc {
   stop: (timeoutMs?: number) => Promise<void>;
 }
 
-/** Starts `node <args>` as the leader of a new process group; `onLine` gets each whole line of its stdout. */
+/** Starts `node <args>` as the leader of a new process group, stopped at cleanup; `onLine` gets each whole line of its stdout. */
 export function spawnNode(args: string[], env: Record<string, string>, onLine?: (line: string) => void): Proc {
   const startedAt = performance.now();
-  const child: ChildProcess = spawn(process.execPath, args, { detached: true, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const pid = child.pid;
-  if (pid === undefined) throw new Error(`could not spawn node ${args.join(' ')}`);
-  liveGroups.add(pid);
-  let tail = '';
-  const keep = (chunk: Buffer | Error) => void (tail = (tail + chunk.toString()).slice(-4000));
-  child.on('error', keep);
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  if (onLine) {
-    let partial = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      const lines = (partial + chunk.toString()).split('\n');
-      partial = lines.pop()!;
-      for (const line of lines) onLine(line);
-    });
-  }
-  let exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const exitPromise = new Promise<void>((resolve) =>
-    child.once('exit', (code, signal) => {
-      exitInfo = { code, signal };
-      resolve();
-    }),
-  );
+  const child = spawnGroup(process.execPath, args, { env, onLine });
   const removeCleanup = onCleanup(() => stop(5000));
   async function stop(timeoutMs = 10000): Promise<void> {
     removeCleanup();
-    if (!exitInfo) killGroup(pid!, 'SIGTERM');
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      exitPromise.then(() => false),
-      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs))),
-    ]);
-    clearTimeout(timer);
-    killGroup(pid!, 'SIGKILL'); // anything left in the group
-    liveGroups.delete(pid!);
-    if (timedOut) throw new Error(`pid ${pid} did not exit within ${timeoutMs} ms of SIGTERM; killed its group`);
-    if (exitInfo && exitInfo.code !== 0 && exitInfo.signal !== 'SIGTERM') {
-      log(`pid ${pid} exited with code ${exitInfo.code} signal ${exitInfo.signal}; output:\n${tail}`);
-    }
+    const asked = performance.now();
+    const code = await child.stop('SIGTERM', timeoutMs);
+    if (performance.now() - asked >= timeoutMs) throw new Error(`pid ${child.pid} did not exit within ${timeoutMs} ms of SIGTERM; killed its group`);
+    if (code !== 0 && code !== 143) log(`pid ${child.pid} exited with code ${code}; output:\n${child.output()}`);
   }
-  return { pid, startedAt, exited: () => exitInfo !== undefined, output: () => tail, stop };
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  return { pid: child.pid, startedAt, exited: child.hasExited, output: child.output, stop };
 }
 
 /** VmRSS and VmHWM (peak RSS) of a process, in MB, from /proc/<pid>/status. */
@@ -291,24 +242,14 @@ export async function assertPostgresReachable(): Promise<void> {
 
 /** A fresh `wafleet_bench_<random>` database; dropped by `drop()` or, failing that, at cleanup. */
 export async function createTempDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `wafleet_bench_${randomBytes(6).toString('hex')}`;
-  const client = await connectAdmin();
-  try {
-    await client.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await client.end();
-  }
-  const url = new URL(adminDatabaseUrl());
-  url.pathname = `/${name}`;
-  const drop = async () => {
-    removeCleanup();
-    const c = await connectAdmin();
-    try {
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    } finally {
-      await c.end();
-    }
+  await assertPostgresReachable(); // the message that names BENCH_DATABASE_URL
+  const database = await createThrowawayDatabase(adminDatabaseUrl(), 'bench');
+  const removeCleanup = onCleanup(() => database.drop());
+  return {
+    url: database.url,
+    drop: () => {
+      removeCleanup();
+      return database.drop();
+    },
   };
-  const removeCleanup = onCleanup(drop);
-  return { url: url.toString(), drop };
 }

@@ -27,6 +27,9 @@ async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T>
   }
 }
 
+/** Fails with what to set or start when PostgreSQL does not answer. */
+export const requirePostgres = (): Promise<void> => withAdmin(async () => undefined);
+
 export interface TestDatabase {
   url: string;
   name: string;

@@ -1,23 +1,13 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { freePort } from '../../tools/cluster/process-group';
+
+export { freePort };
 
 const ROOT = process.cwd();
 export const SERVER_ENTRY = resolve(ROOT, 'dist/apps/api/src/main.js');
-
-/** A free loopback port, found by letting the kernel pick one. */
-export async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const probe = createServer();
-    probe.once('error', fail);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => done(port));
-    });
-  });
-}
 
 export function tempDir(label: string): string {
   return mkdtempSync(join(tmpdir(), `wafleet-${label}-`));
