@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { loadConfig } from '@wafleet/config';
 import { EngineFactory } from '@wafleet/engines';
-import { SessionLeases } from '@wafleet/registry';
+import { SessionLeases, SessionPlacement } from '@wafleet/registry';
 import { SyncBindings } from '@wafleet/sync';
 import { Registry } from 'prom-client';
 import { Session, SessionEvents, SessionsService, type SessionEvent } from '@wafleet/sessions';
@@ -69,7 +69,13 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
 
   /** The sessions service over `on`, as one replica's module wires it (memory bus: no other replica). */
   const serviceOn = (on: SessionRuntime) =>
-    new SessionsService(dataSource.getRepository(Session), new SessionLifecycle(dataSource.getRepository(Session), on, locks), bindings.bus, config);
+    new SessionsService(
+      dataSource.getRepository(Session),
+      new SessionLifecycle(dataSource.getRepository(Session), on, locks),
+      bindings.bus,
+      config,
+      new SessionPlacement(config, dataSource, bindings.cluster),
+    );
 
   const typesFor = (sessionId: string) =>
     events.filter((e) => e.sessionId === sessionId).map((e) => (e.type === 'session.status' ? `status:${(e.data as { status: string }).status}` : e.type));
@@ -121,7 +127,7 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
     const freshLeases = new SessionLeases(config, dataSource);
     const fresh = new SessionRuntime(freshLeases, dataSource, new EngineFactory(config, dataSource), new SessionEvents(), locks);
     const freshService = serviceOn(fresh);
-    const reconciler = new SessionReconciler(config, dataSource, fresh, locks);
+    const reconciler = new SessionReconciler(config, dataSource, fresh, locks, new SessionPlacement(config, dataSource, bindings.cluster));
     // The stop holds the session's lock when the boot pass comes for it, as a request served first would.
     let release!: () => void;
     const held = locks.run(session.id, () => new Promise<void>((resolve) => (release = resolve)));

@@ -43,8 +43,11 @@ export class AppConfig {
   readonly metrics: { apiKey?: string };
   readonly sync: SyncConfig;
   readonly shutdown: { drainMs: number; timeoutMs: number };
-  /** Session ownership: a lease on each session row lasts `leaseTtlMs` unless renewed. */
-  readonly registry: { leaseTtlMs: number };
+  /**
+   * Session ownership: a lease on each session row lasts `leaseTtlMs` unless renewed; `maxSessions` (0: no
+   * limit) caps and weighs this replica; `rebalancePerMinute` bounds handovers toward a fair share.
+   */
+  readonly registry: { leaseTtlMs: number; maxSessions: number; rebalancePerMinute: number };
   /** How sessions reach WhatsApp. `waWebSocketUrl` undefined means WhatsApp's own servers. */
   readonly engines: { waWebSocketUrl?: string };
   readonly docsEnabled: boolean;

@@ -81,7 +81,7 @@ export function loadConfig(env: Env, { cwd = process.cwd(), version = '0.0.0' }:
       rendezvousTtlMs: get('RENDEZVOUS_TTL_MS'),
     },
     shutdown: { drainMs: get('SHUTDOWN_DRAIN_MS'), timeoutMs: get('SHUTDOWN_TIMEOUT_MS') },
-    registry: { leaseTtlMs: get('LEASE_TTL_MS') },
+    registry: { leaseTtlMs: get('LEASE_TTL_MS'), maxSessions: get('MAX_SESSIONS'), rebalancePerMinute: get('REBALANCE_PER_MINUTE') },
     engines: { waWebSocketUrl: get('WA_WEBSOCKET_URL') },
     docsEnabled: get('DOCS_ENABLED'),
   });

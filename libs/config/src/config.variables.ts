@@ -153,6 +153,20 @@ export const VARIABLES: readonly VariableSpec[] = [
     parse: wholeNumber(1000, 600_000),
   },
   {
+    name: 'MAX_SESSIONS',
+    default: '0',
+    description: 'Most sessions this replica runs (0: no limit); it also weighs how many sessions placement gives it beside the others. A full replica claims nothing.',
+    accepts: 'a whole number from 0 to 100000',
+    parse: wholeNumber(0, 100_000),
+  },
+  {
+    name: 'REBALANCE_PER_MINUTE',
+    default: '30',
+    description: 'Most sessions this replica hands over per minute so that a replica that joins gets its share (0: never hand over).',
+    accepts: 'a whole number from 0 to 10000',
+    parse: wholeNumber(0, 10_000),
+  },
+  {
     name: 'WA_WEBSOCKET_URL',
     defaultLabel: "(WhatsApp's own servers)",
     description: 'The WhatsApp Web WebSocket sessions connect to; point it at wa-sim (ws://127.0.0.1:<WA_SIM_PORT>/ws/chat) to try wafleet without a phone.',

@@ -1,3 +1,6 @@
 export { RegistryModule } from './registry.module';
 export { SessionLeases } from './session-leases';
 export type { LeaseLoss } from './session-leases';
+export { SessionPlacement } from './session-placement';
+export { preferredOwner, rendezvousScore, shouldHandOver } from './placement';
+export type { PlacementCandidate } from './placement';

@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig } from '@wafleet/config';
+import { SessionPlacement, type PlacementCandidate } from '@wafleet/registry';
 import { DataSource } from 'typeorm';
 import { SessionLocks } from './session-locks';
 import { SessionRuntime } from './session-runtime';
@@ -11,12 +12,18 @@ const LAUNCH_CONCURRENCY = 16;
 const ORPHANS_PER_PASS = 500;
 
 type SessionRef = Pick<Session, 'id' | 'tenantId' | 'name'>;
+/** An orphan, with the replica whose lease lapsed on it (presumed dead) and how long it has waited. */
+type Orphan = SessionRef & { lapsedOwner: string | null; orphanedMs: number };
 
 /**
- * Brings what runs in line with what is wanted, on every replica, every third of the lease TTL (the
- * first pass at boot is how sessions come back after a restart): sessions desired running that no live
- * replica holds get claimed and started here, and sessions this replica runs that were stopped through
- * another replica get stopped. The claim is atomic, so replicas racing for an orphan start it once.
+ * Brings what runs in line with what is wanted, on every replica, every second (a third of the lease
+ * TTL if shorter); the first pass at boot is how sessions come back after a restart:
+ * - sessions desired running that no live replica holds are claimed by the replica placement prefers
+ *   (the one whose lease lapsed left out), or by any replica once they have waited a grace period;
+ * - sessions this replica runs that were stopped through another replica are stopped;
+ * - while this replica holds more than its share, it hands sessions over to their preferred replica,
+ *   at most REBALANCE_PER_MINUTE, so a replica that joins gets its share.
+ * Claims are atomic, so replicas racing for an orphan start it once.
  */
 @Injectable()
 export class SessionReconciler implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -25,17 +32,25 @@ export class SessionReconciler implements OnApplicationBootstrap, BeforeApplicat
   private pass: Promise<void> = Promise.resolve();
   private passing = false;
   private stopping = false;
+  private readonly intervalMs: number;
+  /** Handovers this replica may still make; refilled at REBALANCE_PER_MINUTE. */
+  private handovers: number;
+  private refilledAt = Date.now();
 
   constructor(
     private readonly config: AppConfig,
     private readonly dataSource: DataSource,
     private readonly runtime: SessionRuntime,
     private readonly locks: SessionLocks,
-  ) {}
+    private readonly placement: SessionPlacement,
+  ) {
+    this.intervalMs = Math.max(Math.min(Math.round(config.registry.leaseTtlMs / 3), 1_000), 100);
+    this.handovers = Math.min(config.registry.rebalancePerMinute, 1);
+  }
 
   onApplicationBootstrap(): void {
     this.schedule();
-    this.timer = setInterval(() => this.schedule(), Math.max(Math.round(this.config.registry.leaseTtlMs / 3), 100));
+    this.timer = setInterval(() => this.schedule(), this.intervalMs);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -66,7 +81,8 @@ export class SessionReconciler implements OnApplicationBootstrap, BeforeApplicat
          AND (owner_instance_id IS NULL OR lease_expires_at IS NULL OR lease_expires_at < now())`,
     );
     await this.stopUnwanted();
-    await this.startOrphans();
+    // Sessions move for balance only while none is looking for an owner: never in the middle of a failover.
+    if (!(await this.startOrphans())) await this.rebalance();
   }
 
   private async stopUnwanted(): Promise<void> {
@@ -79,23 +95,67 @@ export class SessionReconciler implements OnApplicationBootstrap, BeforeApplicat
     await Promise.all(unwanted.map(({ id }) => this.locks.run(id, () => this.runtime.halt(id))));
   }
 
-  private async startOrphans(): Promise<void> {
-    const orphans: SessionRef[] = (
+  /** @returns whether any session was looking for an owner */
+  private async startOrphans(): Promise<boolean> {
+    const orphans: Orphan[] = (
       await this.dataSource.query(
-        `SELECT id, tenant_id AS "tenantId", name FROM sessions
+        `SELECT id, tenant_id AS "tenantId", name,
+           CASE WHEN lease_expires_at IS NOT NULL THEN owner_instance_id END AS "lapsedOwner",
+           (EXTRACT(EPOCH FROM now() - COALESCE(lease_expires_at, updated_at)) * 1000)::float8 AS "orphanedMs"
+         FROM sessions
          WHERE desired_state = 'running' AND (owner_instance_id IS NULL OR lease_expires_at IS NULL OR lease_expires_at < now())
          ORDER BY created_at, id LIMIT $1`,
         [ORPHANS_PER_PASS],
       )
-    ).filter((session: SessionRef) => !this.runtime.isRunning(session.id));
-    if (orphans.length) this.logger.log({ sessions: orphans.length }, 'starting sessions no replica runs');
+    ).filter((session: Orphan) => !this.runtime.isRunning(session.id));
+    if (orphans.length === 0) return false;
+    const graceMs = 3 * this.intervalMs;
+    const lapsed = new Set(orphans.map((orphan) => orphan.lapsedOwner).filter((owner): owner is string => owner !== null));
+    const candidates = await this.placement.candidates(lapsed);
+    const mine = orphans.filter((orphan) => {
+      if (this.placement.isFull(this.runtime.runningIds().length)) return false;
+      const preferred = this.placement.preferred(orphan.id, candidates);
+      if (preferred !== this.placement.instanceId && orphan.orphanedMs < graceMs) return false;
+      // Count it here at once, so the rest of this pass places against the load it will have.
+      const self = candidates.find((c) => c.id === this.placement.instanceId);
+      if (self) self.load++;
+      return true;
+    });
+    if (mine.length) this.logger.log({ sessions: mine.length }, 'starting sessions no replica runs');
     let next = 0;
     const worker = async () => {
-      while (next < orphans.length && !this.stopping) {
-        const session = orphans[next++]!;
+      while (next < mine.length && !this.stopping) {
+        const session = mine[next++]!;
         await this.locks.run(session.id, () => this.runtime.launch(session, { resume: true }));
       }
     };
-    await Promise.all(Array.from({ length: Math.min(LAUNCH_CONCURRENCY, orphans.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(LAUNCH_CONCURRENCY, mine.length) }, worker));
+    return true;
+  }
+
+  private async rebalance(): Promise<void> {
+    const perMinute = this.config.registry.rebalancePerMinute;
+    if (perMinute === 0) return;
+    const now = Date.now();
+    this.handovers = Math.min(this.handovers + ((now - this.refilledAt) / 60_000) * perMinute, Math.max(1, perMinute / 6));
+    this.refilledAt = now;
+    if (this.handovers < 1) return;
+    const ids = this.runtime.runningIds();
+    if (ids.length < 2) return;
+    // Only sessions at rest move: a QR on show, or a login under way, stays where it is.
+    const working: { id: string }[] = await this.dataSource.query(
+      `SELECT id FROM sessions WHERE id = ANY($1::uuid[]) AND status = 'working' ORDER BY updated_at`,
+      [ids],
+    );
+    const candidates: PlacementCandidate[] = await this.placement.candidates();
+    for (const { id } of working) {
+      if (this.handovers < 1 || this.stopping) return;
+      const target = this.placement.handOverTarget(id, candidates);
+      if (!target) continue;
+      this.handovers--;
+      this.logger.log({ sessionId: id, to: target }, 'handing a session over toward a fair share');
+      await this.locks.run(id, () => this.runtime.handOff(id));
+      for (const c of candidates) c.load += c.id === target ? 1 : c.id === this.placement.instanceId ? -1 : 0;
+    }
   }
 }

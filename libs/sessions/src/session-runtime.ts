@@ -155,6 +155,20 @@ export class SessionRuntime implements BeforeApplicationShutdown {
   }
 
   /**
+   * Gives the session to another replica: the engine stops without storing a status, and the lease is
+   * released for the replica placement prefers to claim; the session stays desired running.
+   * @returns whether an engine was running
+   */
+  async handOff(sessionId: string): Promise<boolean> {
+    const run = this.running.get(sessionId);
+    if (!run) return false;
+    run.abandoned = true;
+    await run.engine.stop();
+    await run.closed;
+    return true;
+  }
+
+  /**
    * Unlinks the device and wipes the auth state. A session with no engine running cannot tell WhatsApp,
    * so only its auth state is wiped; the phone drops the device when it next checks.
    */

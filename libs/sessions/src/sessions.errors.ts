@@ -43,3 +43,11 @@ export class SessionUnownedError extends ServiceUnavailableError {
     this.headers['Retry-After'] = String(Math.max(1, Math.ceil(leaseTtlMs / 1000)));
   }
 }
+
+/** Every replica is at MAX_SESSIONS. */
+export class NoCapacityError extends ServiceUnavailableError {
+  constructor() {
+    super('no_capacity', 'Every replica runs as many sessions as MAX_SESSIONS allows; add a replica or raise MAX_SESSIONS.');
+    this.headers['Retry-After'] = '30';
+  }
+}

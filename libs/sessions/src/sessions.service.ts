@@ -2,14 +2,15 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { AppConfig } from '@wafleet/config';
 import { decodeCursor, isUuid, Page, toPage, ValidationFailedError } from '@wafleet/core';
-import { Bus } from '@wafleet/sync';
+import { SessionPlacement } from '@wafleet/registry';
+import { Bus, BusTimeoutError, BusUnknownInstanceError, SyncUnavailableError } from '@wafleet/sync';
 import { randomUUID } from 'node:crypto';
 import { QueryFailedError, Repository } from 'typeorm';
 import { parsePhoneNumber } from './phone-number';
 import { FIRST_QR_WAIT_MS, SessionLifecycle } from './session-lifecycle';
 import { Session } from './session.entity';
 import { toSessionView, type SessionView } from './session.view';
-import { SessionNameTakenError, SessionNotFoundError, SessionUnownedError } from './sessions.errors';
+import { NoCapacityError, SessionNameTakenError, SessionNotFoundError, SessionUnownedError } from './sessions.errors';
 
 export type { SessionView } from './session.view';
 
@@ -49,6 +50,7 @@ export class SessionsService implements OnModuleInit {
     private readonly lifecycle: SessionLifecycle,
     private readonly bus: Bus,
     private readonly config: AppConfig,
+    private readonly placement: SessionPlacement,
   ) {}
 
   onModuleInit(): void {
@@ -138,6 +140,22 @@ export class SessionsService implements OnModuleInit {
     }
     if (!lease && (call.op === 'qr' || call.op === 'pairingCode') && session.desiredState === 'running') {
       throw new SessionUnownedError(session.name, this.config.registry.leaseTtlMs);
+    }
+    if (!lease && (call.op === 'start' || call.op === 'restart')) return this.startWherePlaced<T>(session, command);
+    return this.run(session, command) as Promise<T>;
+  }
+
+  /** A session nobody runs starts on the replica placement prefers, so replicas fill evenly whoever is asked. */
+  private async startWherePlaced<T>(session: Session, command: SessionCommand): Promise<T> {
+    const target = this.placement.preferred(session.id, await this.placement.candidates());
+    if (!target) throw new NoCapacityError();
+    if (target !== this.config.instanceId) {
+      try {
+        return await this.bus.request<T>(target, SESSION_COMMAND, command, COMMAND_TIMEOUT_MS[command.op]);
+      } catch (error) {
+        // The preferred replica went away meanwhile: start it here rather than fail the call.
+        if (!(error instanceof BusUnknownInstanceError || error instanceof BusTimeoutError || error instanceof SyncUnavailableError)) throw error;
+      }
     }
     return this.run(session, command) as Promise<T>;
   }
