@@ -31,9 +31,10 @@ export function rendezvousScore(sessionId: string, candidate: PlacementCandidate
 }
 
 /**
- * The replica a session should run on: the best-scoring one that is below its capacity and at most one
- * above its fair share (its weight's part of all the sessions, this one included). Bounding the load
- * keeps every replica within its share + 2 where plain hashing would drift by a few sessions.
+ * The replica a session should run on: the best-scoring one that is below its capacity and would not go
+ * past its fair share (its weight's part of all the sessions, this one included, rounded up). Bounding
+ * the load keeps replicas even where plain hashing drifts by a few sessions, and it is the same bound
+ * that decides handovers ({@link shouldHandOver}), so a session handed over is not claimed back.
  * @returns undefined when every candidate is full
  */
 export function preferredOwner(sessionId: string, candidates: PlacementCandidate[]): string | undefined {
@@ -41,22 +42,23 @@ export function preferredOwner(sessionId: string, candidates: PlacementCandidate
   if (open.length === 0) return undefined;
   const total = candidates.reduce((sum, c) => sum + c.load, 0) + 1;
   const weights = candidates.reduce((sum, c) => sum + weightOf(c), 0);
-  const bound = (c: PlacementCandidate) => Math.ceil((total * weightOf(c)) / weights) + 1;
+  const bound = (c: PlacementCandidate) => Math.ceil((total * weightOf(c)) / weights);
   const ranked = open.map((c) => ({ c, score: rendezvousScore(sessionId, c) })).sort((a, b) => b.score - a.score);
   return (ranked.find(({ c }) => c.load < bound(c)) ?? ranked[0]!).c.id;
 }
 
 /**
- * Whether `holder` should hand `sessionId` over: it is above its fair share + 1, and the session's
- * preferred owner (counting the session as moved) is another replica.
+ * Whether `holder` should hand `sessionId` over, and to whom: the holder is above its fair share (its
+ * weight's part of all the sessions, rounded up), and the best-scoring other replica still below its own
+ * share takes it. Replicas at their share keep what they have, so sessions never move between equals.
  */
 export function shouldHandOver(sessionId: string, holder: string, candidates: PlacementCandidate[]): string | undefined {
   const self = candidates.find((c) => c.id === holder);
   if (!self || candidates.length < 2) return undefined;
   const total = candidates.reduce((sum, c) => sum + c.load, 0);
   const weights = candidates.reduce((sum, c) => sum + weightOf(c), 0);
-  if (self.load <= Math.ceil((total * weightOf(self)) / weights) + 1) return undefined;
-  const others = candidates.map((c) => (c.id === holder ? { ...c, load: c.load - 1 } : c));
-  const target = preferredOwner(sessionId, others);
-  return target && target !== holder ? target : undefined;
+  const share = (c: PlacementCandidate) => Math.ceil((total * weightOf(c)) / weights);
+  if (self.load <= share(self)) return undefined;
+  const takers = candidates.filter((c) => c.id !== holder && c.load + 1 <= share(c) && (c.capacity === 0 || c.load < c.capacity));
+  return takers.map((c) => ({ c, score: rendezvousScore(sessionId, c) })).sort((a, b) => b.score - a.score)[0]?.c.id;
 }

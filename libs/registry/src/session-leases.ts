@@ -79,7 +79,8 @@ export class SessionLeases implements OnApplicationShutdown {
   async release(sessionId: string, epoch: string): Promise<void> {
     if (this.held.get(sessionId)?.epoch === epoch) this.held.delete(sessionId);
     await this.dataSource.query(
-      `UPDATE sessions SET owner_instance_id = NULL, lease_expires_at = NULL WHERE id = $1 AND lease_epoch = $2 AND owner_instance_id = $3`,
+      // The expiry becomes the release time: how long a session has waited for an owner counts from now.
+      `UPDATE sessions SET owner_instance_id = NULL, lease_expires_at = now() WHERE id = $1 AND lease_epoch = $2 AND owner_instance_id = $3`,
       [sessionId, epoch, this.instanceId],
     );
   }
