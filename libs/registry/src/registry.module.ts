@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
+import { SessionLeaseMetrics } from './session-leases.metrics';
 import { SessionLeases } from './session-leases';
 
-/** Session ownership: leases on session rows. Needs AppConfig and the TypeORM DataSource from the root. */
-@Module({ providers: [SessionLeases], exports: [SessionLeases] })
+/** Session ownership: leases on session rows. Needs AppConfig, the TypeORM DataSource and the metrics Registry from the root. */
+@Module({ providers: [SessionLeases, SessionLeaseMetrics], exports: [SessionLeases] })
 export class RegistryModule {}
