@@ -70,6 +70,7 @@ describe.each(DATABASE_KINDS)('errors, logs, metrics and docs on the %s database
         '/health',
         '/health/ready',
         '/metrics',
+        '/cluster',
         '/tenants',
         '/tenants/{tenantId}',
         '/tenants/{tenantId}/api-keys',

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '@wafleet/config';
-import { SessionLeases, type LeaseLoss } from '@wafleet/registry';
+import { SessionLeaseMetrics, SessionLeases, type LeaseLoss } from '@wafleet/registry';
+import { Registry } from 'prom-client';
 import { migratedDatabase, type TestDatabase } from '../support/postgres';
 
 const TTL_MS = 1_500;
@@ -17,7 +18,7 @@ describe('session leases on PostgreSQL', () => {
   async function replica(instanceId: string, ttlMs = TTL_MS): Promise<{ leases: SessionLeases; connection: DataSource }> {
     const config = loadConfig({ DATABASE_URL: database.url, ADMIN_API_KEY: 'x'.repeat(32), INSTANCE_ID: instanceId, LEASE_TTL_MS: String(ttlMs) });
     const connection = await new DataSource({ type: 'postgres', url: database.url, poolSize: 2 }).initialize();
-    const leases = new SessionLeases(config, connection);
+    const leases = new SessionLeases(config, connection, new SessionLeaseMetrics(new Registry()));
     replicas.push(leases);
     return { leases, connection };
   }

@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { loadConfig } from '@wafleet/config';
 import { EngineFactory } from '@wafleet/engines';
-import { SessionLeases, SessionPlacement } from '@wafleet/registry';
+import { SessionLeaseMetrics, SessionLeases, SessionPlacement } from '@wafleet/registry';
 import { SyncBindings } from '@wafleet/sync';
 import { Registry } from 'prom-client';
 import { Session, SessionEvents, SessionsService, type SessionEvent } from '@wafleet/sessions';
@@ -51,7 +51,7 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
     const sessionEvents = new SessionEvents();
     sessionEvents.subscribe((event) => events.push(event));
     locks = new SessionLocks();
-    leases = new SessionLeases(config, dataSource);
+    leases = new SessionLeases(config, dataSource, new SessionLeaseMetrics(new Registry()));
     runtime = new SessionRuntime(leases, dataSource, new EngineFactory(config, dataSource), sessionEvents, locks);
     bindings = await SyncBindings.create({ ...config.sync, instanceId: config.instanceId, version: config.version }, new Registry());
     service = serviceOn(runtime);
@@ -124,7 +124,7 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
     const session = await service.create(tenantId, 'resumed');
     await database.query(`UPDATE sessions SET desired_state = 'running' WHERE id = $1`, [session.id]);
     const registrations = sim.stats().registrations;
-    const freshLeases = new SessionLeases(config, dataSource);
+    const freshLeases = new SessionLeases(config, dataSource, new SessionLeaseMetrics(new Registry()));
     const fresh = new SessionRuntime(freshLeases, dataSource, new EngineFactory(config, dataSource), new SessionEvents(), locks);
     const freshService = serviceOn(fresh);
     const reconciler = new SessionReconciler(config, dataSource, fresh, locks, new SessionPlacement(config, dataSource, bindings.cluster));

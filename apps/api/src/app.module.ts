@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AuthModule } from '@wafleet/auth';
+import { ClusterModule } from '@wafleet/cluster';
 import { AppConfig, ConfigModule } from '@wafleet/config';
 import { LoggingModule, MetricsModule } from '@wafleet/core';
 import { DatabaseModule } from '@wafleet/database';
@@ -22,6 +23,7 @@ export class AppModule {
         AuthModule,
         HealthModule,
         SessionsModule,
+        ClusterModule,
       ],
     };
   }

@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { AppConfig } from '@wafleet/config';
+import { Cluster } from '@wafleet/sync';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -10,7 +11,7 @@ const CLOSE_RESERVE_MS = 5000;
 
 /**
  * Draining on a stop signal, before Nest closes anything:
- * 1. readiness turns 503 at once;
+ * 1. readiness turns 503 at once, and the instance reports `draining` in its heartbeats (GET /cluster);
  * 2. for `SHUTDOWN_DRAIN_MS` (SIGTERM only) requests are still served, so a load balancer notices;
  * 3. new requests get 503 `shutting_down`, and requests already in flight — even one whose body is still
  *    arriving — run to completion while the database is still open; only then does Nest close the
@@ -28,6 +29,7 @@ export class DrainService implements OnModuleInit, BeforeApplicationShutdown {
   constructor(
     private readonly config: AppConfig,
     private readonly adapterHost: HttpAdapterHost,
+    private readonly cluster: Cluster,
   ) {}
 
   get draining(): boolean {
@@ -35,6 +37,7 @@ export class DrainService implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   onModuleInit(): void {
+    this.cluster.report('draining', false);
     const fastify = this.fastify();
     fastify.addHook('onRequest', async (request, reply) => {
       if (!this.refusing) {
@@ -52,6 +55,7 @@ export class DrainService implements OnModuleInit, BeforeApplicationShutdown {
 
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.drainingSince = Date.now();
+    this.cluster.report('draining', true);
     const waitMs = signal === 'SIGTERM' ? this.config.shutdown.drainMs : 0;
     this.logger.log({ signal, waitMs }, 'Draining: readiness is now 503');
     if (waitMs > 0) await sleep(waitMs);

@@ -2,6 +2,8 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { AppConfig } from '@wafleet/config';
 import { performance } from 'node:perf_hooks';
 import { DataSource } from 'typeorm';
+import { PREVIOUS_LEASE, RECORD_HANDOFF, type HandoffReason } from './session-handoffs';
+import { SessionLeaseMetrics } from './session-leases.metrics';
 
 /** Why a held lease ended without the holder giving it up. */
 export type LeaseLoss = 'taken' | 'self_fenced';
@@ -36,7 +38,9 @@ export class SessionLeases implements OnApplicationShutdown {
   constructor(
     config: AppConfig,
     private readonly dataSource: DataSource,
+    private readonly metrics: SessionLeaseMetrics,
   ) {
+    metrics.observeHeld(() => this.held.size);
     this.ttlMs = config.registry.leaseTtlMs;
     this.marginMs = Math.max(Math.round(this.ttlMs / 5), 500);
     this.instanceId = config.instanceId;
@@ -49,21 +53,23 @@ export class SessionLeases implements OnApplicationShutdown {
 
   /**
    * Takes the session when nobody holds a live lease on it (or this replica does), under a new epoch.
+   * A claim that moves the session here also records the handoff, in the same statement (session-handoffs.ts).
    * @param options.onlyIfDesiredRunning refuse unless the session is still desired running
    * @returns the new epoch, or null when a live owner holds it (or it is no longer desired running)
    */
   async claim(sessionId: string, options: { onlyIfDesiredRunning?: boolean } = {}): Promise<string | null> {
-    const [row]: { epoch: string }[] = await this.dataSource.query(
-      `WITH claimed AS (
+    const [row]: { epoch: string; handoff: HandoffReason | null }[] = await this.dataSource.query(
+      `WITH ${PREVIOUS_LEASE}, claimed AS (
          UPDATE sessions SET owner_instance_id = $2, lease_epoch = lease_epoch + 1,
            lease_expires_at = now() + $3 * interval '1 millisecond'
-         WHERE id = $1
+         WHERE id = $1 AND EXISTS (SELECT FROM previous_lease)
            AND (owner_instance_id IS NULL OR lease_expires_at IS NULL OR lease_expires_at < now() OR owner_instance_id = $2)
            AND (NOT $4::boolean OR desired_state = 'running')
-         RETURNING lease_epoch)
-       SELECT lease_epoch AS epoch FROM claimed`,
+         RETURNING lease_epoch), ${RECORD_HANDOFF}
+       SELECT lease_epoch AS epoch, (SELECT reason FROM handoff) AS handoff FROM claimed`,
       [sessionId, this.instanceId, this.ttlMs, options.onlyIfDesiredRunning ?? false],
     );
+    this.metrics.claimed(row);
     return row?.epoch ?? null;
   }
 
@@ -99,6 +105,7 @@ export class SessionLeases implements OnApplicationShutdown {
     try {
       await this.renew(now);
     } catch (error) {
+      this.metrics.renewFailures.inc();
       this.logger.warn({ err: error, held: this.held.size }, 'renewing session leases failed');
     } finally {
       this.renewing = false;
@@ -124,6 +131,7 @@ export class SessionLeases implements OnApplicationShutdown {
     for (const [id, lease] of leases) {
       if (kept.has(id) || this.held.get(id) !== lease) continue;
       this.held.delete(id);
+      this.metrics.leaseLost('taken');
       this.logger.warn({ sessionId: id, epoch: lease.epoch }, 'session lease was taken by another replica');
       lease.onLost('taken');
     }
@@ -132,6 +140,7 @@ export class SessionLeases implements OnApplicationShutdown {
   private fenceSelf(now: number): void {
     const leases = [...this.held.values()];
     this.held.clear();
+    this.metrics.selfFenced(leases.length);
     this.logger.error(
       { sessions: leases.length, sinceRenewalMs: Math.round(now - this.renewedAt), leaseTtlMs: this.ttlMs },
       'could not renew session leases in time; stopping every session before the leases lapse',

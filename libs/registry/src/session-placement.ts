@@ -21,7 +21,8 @@ export class SessionPlacement implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.cluster.report('capacity', this.config.registry.maxSessions);
+    // null: no limit, as GET /cluster shows it.
+    this.cluster.report('capacity', this.config.registry.maxSessions || null);
   }
 
   get instanceId(): string {
@@ -52,7 +53,7 @@ export class SessionPlacement implements OnModuleInit {
   }
 
   private async liveInstances(): Promise<Pick<InstanceInfo, 'id' | 'reports'>[]> {
-    const self = { id: this.instanceId, reports: { capacity: this.config.registry.maxSessions } };
+    const self = { id: this.instanceId, reports: { capacity: this.config.registry.maxSessions || null } };
     try {
       const all = await this.cluster.instances();
       // A replica that stopped heartbeating (killed) stays listed until HEARTBEAT_TIMEOUT_MS; compared on

@@ -1,5 +1,6 @@
 import { TenantsAndApiKeys1763848800000 } from './1763848800000-tenants-and-api-keys';
 import { SessionsAndAuthState1763900000000 } from './1763900000000-sessions-and-auth-state';
+import { SessionHandoffs1764000000000 } from './1764000000000-session-handoffs';
 
 /** Every migration, oldest first. The same list runs on PGlite and PostgreSQL. */
-export const MIGRATIONS = [TenantsAndApiKeys1763848800000, SessionsAndAuthState1763900000000];
+export const MIGRATIONS = [TenantsAndApiKeys1763848800000, SessionsAndAuthState1763900000000, SessionHandoffs1764000000000];
