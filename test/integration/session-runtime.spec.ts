@@ -127,11 +127,11 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
     const freshLeases = new SessionLeases(config, dataSource, new SessionLeaseMetrics(new Registry()));
     const fresh = new SessionRuntime(freshLeases, dataSource, new EngineFactory(config, dataSource), new SessionEvents(), locks);
     const freshService = serviceOn(fresh);
-    const reconciler = new SessionReconciler(config, dataSource, fresh, locks, new SessionPlacement(config, dataSource, bindings.cluster));
+    const reconciler = new SessionReconciler(config, dataSource, fresh, locks, new SessionPlacement(config, dataSource, bindings.cluster), bindings.pubsub);
     // The stop holds the session's lock when the boot pass comes for it, as a request served first would.
     let release!: () => void;
     const held = locks.run(session.id, () => new Promise<void>((resolve) => (release = resolve)));
-    reconciler.onApplicationBootstrap();
+    await reconciler.onApplicationBootstrap();
     await database.query(`UPDATE sessions SET desired_state = 'stopped' WHERE id = $1`, [session.id]);
     release();
     await held;

@@ -1,10 +1,14 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig } from '@wafleet/config';
 import { SessionPlacement, type PlacementCandidate } from '@wafleet/registry';
+import { PubSub } from '@wafleet/sync';
 import { DataSource } from 'typeorm';
 import { SessionLocks } from './session-locks';
 import { SessionRuntime } from './session-runtime';
 import type { Session } from './session.entity';
+
+/** Published when a replica gives sessions up (shutdown, handover), so the others claim them at once. */
+export const SESSIONS_RELEASED = 'sessions.released';
 
 /** Orphans started at once in one pass; the rest queue behind them. */
 const LAUNCH_CONCURRENCY = 16;
@@ -31,6 +35,7 @@ export class SessionReconciler implements OnApplicationBootstrap, BeforeApplicat
   private timer?: NodeJS.Timeout;
   private pass: Promise<void> = Promise.resolve();
   private passing = false;
+  private again = false;
   private stopping = false;
   private readonly intervalMs: number;
   /** Handovers this replica may still make; refilled at REBALANCE_PER_MINUTE. */
@@ -43,20 +48,36 @@ export class SessionReconciler implements OnApplicationBootstrap, BeforeApplicat
     private readonly runtime: SessionRuntime,
     private readonly locks: SessionLocks,
     private readonly placement: SessionPlacement,
+    private readonly pubsub: PubSub,
   ) {
     this.intervalMs = Math.max(Math.min(Math.round(config.registry.leaseTtlMs / 3), 1_000), 100);
     this.handovers = Math.min(config.registry.rebalancePerMinute, 1);
   }
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
     this.schedule();
     this.timer = setInterval(() => this.schedule(), this.intervalMs);
+    try {
+      await this.pubsub.subscribe(SESSIONS_RELEASED, () => this.schedule());
+    } catch (error) {
+      // Without it, released sessions are still claimed on the next pass, a second later.
+      this.logger.warn({ err: error }, 'cannot hear of released sessions; relying on the periodic pass');
+    }
   }
 
+  /** Tells every replica (this one included) that sessions are free to claim; never throws. */
+  announceReleased(): Promise<void> {
+    return this.pubsub.publish(SESSIONS_RELEASED, {}).catch((error: unknown) => this.logger.warn({ err: error }, 'announcing released sessions failed'));
+  }
+
+  /** Stops this replica's engines (releasing their leases) and tells the others to claim them now. */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     clearInterval(this.timer);
     await this.pass;
+    const released = this.runtime.runningIds().length > 0;
+    await this.runtime.stopAll();
+    if (released) await this.announceReleased();
   }
 
   /** Runs a pass now unless one is under way; resolves when the current pass ends. */
@@ -66,11 +87,22 @@ export class SessionReconciler implements OnApplicationBootstrap, BeforeApplicat
   }
 
   private schedule(): void {
-    if (this.passing || this.stopping) return;
+    if (this.stopping) return;
+    // A release heard during a pass may have come after the pass read the orphans: run once more after it.
+    if (this.passing) {
+      this.again = true;
+      return;
+    }
     this.passing = true;
     this.pass = this.reconcile()
       .catch((error: unknown) => this.logger.warn({ err: error }, 'reconciling sessions failed; retrying next pass'))
-      .finally(() => (this.passing = false));
+      .finally(() => {
+        this.passing = false;
+        if (this.again) {
+          this.again = false;
+          this.schedule();
+        }
+      });
   }
 
   private async reconcile(): Promise<void> {
@@ -155,6 +187,7 @@ export class SessionReconciler implements OnApplicationBootstrap, BeforeApplicat
       this.handovers--;
       this.logger.log({ sessionId: id, to: target }, 'handing a session over toward a fair share');
       await this.locks.run(id, () => this.runtime.handOff(id));
+      void this.announceReleased();
       for (const c of candidates) c.load += c.id === target ? 1 : c.id === this.placement.instanceId ? -1 : 0;
     }
   }

@@ -67,6 +67,11 @@ export class SessionRuntime implements BeforeApplicationShutdown {
   ) {}
 
   async beforeApplicationShutdown(): Promise<void> {
+    await this.stopAll();
+  }
+
+  /** Refuses new launches, waits for those under way, then stops every engine and releases its lease. */
+  async stopAll(): Promise<void> {
     this.shuttingDown = true;
     await Promise.allSettled([...this.launches]);
     await Promise.all([...this.running.keys()].map((id) => this.locks.run(id, () => this.halt(id))));
