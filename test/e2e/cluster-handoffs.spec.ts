@@ -60,7 +60,8 @@ describe('the cluster view across replicas', () => {
       HEARTBEAT_INTERVAL_MS: '200',
       HEARTBEAT_TIMEOUT_MS: '1500',
     };
-    await Promise.all([boot('a', { SHUTDOWN_DRAIN_MS: String(DRAIN_MS) }), boot('b')]);
+    // Alone at first, so placement can only start the session on replica-a.
+    await boot('a', { SHUTDOWN_DRAIN_MS: String(DRAIN_MS) });
     key = await tenantKey(servers.get('a')!.url, ADMIN_KEY, 'cluster-view');
   }, 90_000);
 
@@ -72,13 +73,14 @@ describe('the cluster view across replicas', () => {
   }, 60_000);
 
   it('shows both replicas, then a released handoff to the survivor after SIGTERM and a lapsed one after SIGKILL', async () => {
-    const [a, b] = [servers.get('a')!, servers.get('b')!];
-    await until(async () => ((await view(b)).instances.length === 2 ? true : undefined), 10_000);
-    expect((await view(a)).instances.map((instance) => instance.id)).toEqual(['replica-a', 'replica-b']);
-
+    const a = servers.get('a')!;
     await call(`${a.url}/sessions`, { method: 'POST', key, body: { name: 'handed' } });
     await call(`${a.url}/sessions/handed/start`, { method: 'POST', key });
     await waitForStatus(a.url, key, 'handed', 'scan_qr');
+
+    const b = await boot('b');
+    await until(async () => ((await view(b)).instances.length === 2 ? true : undefined), 10_000);
+    expect((await view(a)).instances.map((instance) => instance.id)).toEqual(['replica-a', 'replica-b']);
     const started = await view(b);
     expect(session(started)).toMatchObject({ owner: 'replica-a', handoffs: [{ from: null, to: 'replica-a', reason: 'claimed' }] });
     expect(started.instances).toEqual([
