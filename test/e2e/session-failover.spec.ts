@@ -83,6 +83,11 @@ describe('sessions across two replicas', () => {
     const killedAt = Date.now();
 
     const b = servers.get(survivor)!;
+    // Until the survivor holds it, what needs the session's engine answers 503 with Retry-After, never a hang.
+    const meanwhile = await call(`${b.url}/sessions/moving/qr?format=raw`, { key });
+    expect(meanwhile.status).toBe(503);
+    expect(meanwhile.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(['instance_unknown', 'session_unowned']).toContain(meanwhile.body.error.code);
     // The dead owner's row still says working; the survivor claims once the lease lapses by the database's clock.
     await until(async () => (await ownerOf(session.id)) === `replica-${survivor}`, LEASE_TTL_MS + 10_000);
     // Until the survivor writes its own status the row still says working: wait for its login on the wire.
