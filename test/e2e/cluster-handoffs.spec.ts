@@ -1,8 +1,6 @@
-import { WaSimServer } from '../../apps/wa-sim/src/wa-sim.server';
 import { call } from '../support/http';
-import { createTestDatabase, type TestDatabase } from '../support/postgres';
-import { requireRedis, TEST_REDIS_URL, uniquePrefix } from '../support/redis';
-import { removeDir, startServer, tempDir, type ServerProcess } from '../support/server';
+import { ReplicaSet } from '../support/replicas';
+import type { ServerProcess } from '../support/server';
 import { tenantKey, waitForStatus } from '../support/sessions';
 import { ADMIN_KEY } from '../support/topology';
 
@@ -26,51 +24,27 @@ interface ClusterBody {
 
 /** GET /cluster across replicas on one PostgreSQL and Redis: every instance, and the handoffs a SIGTERM and a SIGKILL leave. */
 describe('the cluster view across replicas', () => {
-  let sim: WaSimServer;
-  let database: TestDatabase;
-  let env: Record<string, string>;
-  const dirs: string[] = [];
-  const servers = new Map<string, ServerProcess>();
+  let replicas: ReplicaSet;
+  let servers: Map<string, ServerProcess>;
   let key: string;
-
-  async function boot(name: string, extra: Record<string, string> = {}): Promise<ServerProcess> {
-    const dir = tempDir(`cluster-${name}`);
-    dirs.push(dir);
-    const server = await startServer({ ...env, ...extra, DATA_DIR: dir, INSTANCE_ID: `replica-${name}` });
-    servers.set(name, server);
-    return server;
-  }
+  const boot = (name: string, env: Record<string, string> = {}) => replicas.boot(name, env);
 
   const view = async (server: ServerProcess) => (await call<ClusterBody>(`${server.url}/cluster`, { key: ADMIN_KEY })).body;
   const session = (body: ClusterBody) => body.sessions.data.find((s) => s.name === 'handed');
 
   beforeAll(async () => {
-    await requireRedis();
-    sim = new WaSimServer();
-    const simPort = await sim.start();
-    database = await createTestDatabase();
-    env = {
-      DATABASE_URL: database.url,
-      ADMIN_API_KEY: ADMIN_KEY,
-      SYNC_BACKEND: 'redis',
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_KEY_PREFIX: uniquePrefix('cluster-view'),
-      WA_WEBSOCKET_URL: `ws://127.0.0.1:${simPort}/ws/chat`,
+    replicas = await ReplicaSet.open('cluster-view', {
       LEASE_TTL_MS: String(LEASE_TTL_MS),
       HEARTBEAT_INTERVAL_MS: '200',
       HEARTBEAT_TIMEOUT_MS: '1500',
-    };
+    });
+    servers = replicas.servers;
     // Alone at first, so placement can only start the session on replica-a.
     await boot('a', { SHUTDOWN_DRAIN_MS: String(DRAIN_MS) });
     key = await tenantKey(servers.get('a')!.url, ADMIN_KEY, 'cluster-view');
   }, 90_000);
 
-  afterAll(async () => {
-    await Promise.all([...servers.values()].map((server) => server.stop()));
-    await sim?.stop();
-    await database?.drop();
-    dirs.forEach(removeDir);
-  }, 60_000);
+  afterAll(() => replicas?.close(), 60_000);
 
   it('shows both replicas, then a released handoff to the survivor after SIGTERM and a lapsed one after SIGKILL', async () => {
     const a = servers.get('a')!;

@@ -1,8 +1,7 @@
-import { WaSimServer } from '../../apps/wa-sim/src/wa-sim.server';
+import type { WaSimServer } from '../../apps/wa-sim/src/wa-sim.server';
 import { call } from '../support/http';
-import { createTestDatabase, type TestDatabase } from '../support/postgres';
-import { requireRedis, TEST_REDIS_URL, uniquePrefix } from '../support/redis';
-import { removeDir, startServer, tempDir, type ServerProcess } from '../support/server';
+import { ReplicaSet } from '../support/replicas';
+import type { ServerProcess } from '../support/server';
 import { tenantKey, waitForStatus } from '../support/sessions';
 import { ADMIN_KEY } from '../support/topology';
 
@@ -18,48 +17,21 @@ async function until(condition: () => Promise<boolean>, timeoutMs: number): Prom
 
 /** Two replicas on one PostgreSQL and Redis, each session held by one of them under a lease. */
 describe('sessions across two replicas', () => {
+  let replicas: ReplicaSet;
   let sim: WaSimServer;
-  let database: TestDatabase;
-  let env: Record<string, string>;
-  const dirs: string[] = [];
-  const servers = new Map<string, ServerProcess>();
+  let servers: Map<string, ServerProcess>;
   let key: string;
-
-  async function boot(name: string): Promise<ServerProcess> {
-    const dir = tempDir(`failover-${name}`);
-    dirs.push(dir);
-    const server = await startServer({ ...env, DATA_DIR: dir, INSTANCE_ID: `replica-${name}` });
-    servers.set(name, server);
-    return server;
-  }
-
-  const ownerOf = async (id: string) =>
-    (await database.query(`SELECT owner_instance_id AS owner FROM sessions WHERE id = $1`, [id]))[0]?.owner as string | null;
+  const boot = (name: string) => replicas.boot(name);
+  const ownerOf = (id: string) => replicas.ownerOf(id);
 
   beforeAll(async () => {
-    await requireRedis();
-    sim = new WaSimServer();
-    const simPort = await sim.start();
-    database = await createTestDatabase();
-    env = {
-      DATABASE_URL: database.url,
-      ADMIN_API_KEY: ADMIN_KEY,
-      SYNC_BACKEND: 'redis',
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_KEY_PREFIX: uniquePrefix('failover'),
-      WA_WEBSOCKET_URL: `ws://127.0.0.1:${simPort}/ws/chat`,
-      LEASE_TTL_MS: String(LEASE_TTL_MS),
-    };
+    replicas = await ReplicaSet.open('failover', { LEASE_TTL_MS: String(LEASE_TTL_MS) });
+    ({ sim, servers } = replicas);
     await Promise.all([boot('a'), boot('b')]);
     key = await tenantKey(servers.get('a')!.url, ADMIN_KEY, 'failover');
   }, 90_000);
 
-  afterAll(async () => {
-    await Promise.all([...servers.values()].map((server) => server.stop()));
-    await sim?.stop();
-    await database?.drop();
-    dirs.forEach(removeDir);
-  }, 60_000);
+  afterAll(() => replicas?.close(), 60_000);
 
   let survivor: string;
 

@@ -150,6 +150,15 @@ export class ClusterSessions {
     return Date.now();
   }
 
+  /** Why each session last changed owner, from the handoff log: `released`, `lapsed` or `claimed`. */
+  async lastHandoffReasons(sessionIds: string[]): Promise<string[]> {
+    const { rows } = await this.db.query<{ reason: string }>(
+      `SELECT DISTINCT ON (session_id) reason FROM session_handoffs WHERE session_id = ANY($1::uuid[]) ORDER BY session_id, at DESC, id DESC`,
+      [sessionIds],
+    );
+    return rows.map((row) => row.reason);
+  }
+
   async simStats(): Promise<SimStats> {
     return (await this.cluster.simStats()) as unknown as SimStats;
   }

@@ -9,7 +9,7 @@ import { InboundMessages, type LiveDevice } from './inbound-messages';
 import type { InboxMessage } from './inbox';
 import { answerIq } from './iq-answers';
 import { LiveConnections } from './live-connections';
-import { Messaging, type MessagingOptions } from './messaging';
+import { Messaging } from './messaging';
 import type { SentMessage } from './outgoing-messages';
 import { PendingReplies } from './pending-replies';
 import { createServerIdentity, type ServerIdentity } from './server-identity';
@@ -18,42 +18,11 @@ import { connectionReplaced, deviceRemoved, loginFailure, loginSuccess, offlineD
 import type { RecipientFailure } from './virtual-phones';
 import { WaSimController } from './wa-sim.controller';
 import { unknownAccount, WaSimError } from './wa-sim.errors';
+import type { AccountSummary, WaSimOptions, WaSimStats } from './wa-sim.types';
 
 export type { PairedDevice } from './companion-linking';
 
-export interface WaSimOptions extends MessagingOptions {
-  /** @default '127.0.0.1' */
-  host?: string;
-  /** 0 picks a free port; read the real one from `start()`. @default 0 */
-  port?: number;
-  /** QR refs offered to each registering device; Baileys rotates through them, then gives up with 408. @default 6 */
-  refsPerRegistration?: number;
-  /** How long `scanQr` waits for the companion's `pair-device-sign`. @default 10000 */
-  replyTimeoutMs?: number;
-  /** Protocol errors and notable events, one object each; silent by default. */
-  log?: (event: Record<string, unknown>) => void;
-}
-
-export interface WaSimStats {
-  registrations: number;
-  logins: number;
-  /** Connections past the handshake and not yet closed, registering devices included. */
-  live: number;
-  /** Logins that replaced a live connection of the same account, over all accounts. */
-  conflicts: number;
-  /** Distinct message ids the sim took for each recipient jid (`<phone>@s.whatsapp.net`); a resend counts once. */
-  messagesByRecipient: Record<string, number>;
-}
-
-/** An account as the control API lists it. */
-export interface AccountSummary {
-  phone: string;
-  /** Linked companion device numbers. */
-  devices: number[];
-  /** Logged-in connections of this account: 0 or 1, as WhatsApp keeps one per account. */
-  live: number;
-  conflicts: number;
-}
+export type { AccountSummary, WaSimOptions, WaSimStats } from './wa-sim.types';
 
 const WS_PATH = '/ws/chat';
 
