@@ -36,7 +36,6 @@ export function envInt(name: string, fallback: number, min: number, max: number)
 }
 
 const cleanups: Array<() => unknown> = [];
-const liveGroups = new Set<number>();
 
 /** Registers an undo step, run in reverse order at the end (also on error or signal); returns its remover. */
 export function onCleanup(fn: () => unknown): () => void {

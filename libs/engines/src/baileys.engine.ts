@@ -56,6 +56,8 @@ export class BaileysEngine extends Engine {
   private staleEpoch?: StaleEpochError;
   /** Set before the auth state is wiped, so a straggling write of the dead socket cannot resurrect it. */
   private writesRefused = false;
+  /** Key writes under way, so a wipe can wait for the ones that began before it. */
+  private readonly keyWrites = new Set<Promise<void>>();
   /** Creds writes in order: each persists the whole (mutated in place) object, so a late older one must not win. */
   private credsWrites: Promise<void> = Promise.resolve();
 
@@ -211,6 +213,8 @@ export class BaileysEngine extends Engine {
   private async wipe(reason: EngineCloseReason): Promise<EngineCloseReason> {
     await this.credsWrites;
     this.writesRefused = true;
+    // A key write that began before the refusal must land before the wipe, or it would outlive it.
+    await Promise.allSettled([...this.keyWrites]);
     try {
       await this.store.wipe();
       return reason;
@@ -243,11 +247,15 @@ export class BaileysEngine extends Engine {
       set: async (data) => {
         if (this.staleEpoch) throw this.staleEpoch;
         if (this.writesRefused) throw new Error(`session ${this.options.sessionId} was logged out; its keys are not written`);
+        const write = Promise.resolve(keys.set(data));
+        this.keyWrites.add(write);
         try {
-          await keys.set(data);
+          await write;
         } catch (error) {
           if (error instanceof StaleEpochError) this.fence(error);
           throw error;
+        } finally {
+          this.keyWrites.delete(write);
         }
       },
     };
