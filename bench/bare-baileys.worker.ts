@@ -13,6 +13,7 @@ import makeWASocket, { initAuthCreds, type AuthenticationState, type ConnectionS
 import { request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import pino from 'pino';
+import { pool } from './sessions.client';
 
 type Socket = ReturnType<typeof makeWASocket>;
 
@@ -124,19 +125,6 @@ async function pair(phone: string): Promise<{ auth: AuthenticationState; socket:
   return { auth, socket };
 }
 
-/** Runs `work(i)` for i in [0, count) with at most `concurrency` at once. */
-async function pool<T>(count: number, concurrency: number, work: (i: number) => Promise<T>): Promise<T[]> {
-  const results: T[] = new Array(count);
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      const i = next++;
-      results[i] = await work(i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
-  return results;
-}
 
 async function main(): Promise<void> {
   report({ phase: 'idle', ...(await settledMemory()) });

@@ -5,7 +5,7 @@ import { PairingCodes } from './pairing-code';
 import type { PendingReplies } from './pending-replies';
 import { buildPairSuccess, parsePairingQr } from './phone-scan';
 import type { SimConnection } from './sim-connection';
-import { pairDevice, restartRequired } from './stanzas';
+import { iqResult, pairDevice, restartRequired } from './stanzas';
 import { WaSimError } from './wa-sim.errors';
 
 /** The result of a phone linking a companion, by QR or by code. */
@@ -45,9 +45,17 @@ export class CompanionLinking {
     return this.refs.get(ref)?.isOpen ?? false;
   }
 
-  /** The answer to an iq of the pairing-code exchange, or undefined for any other iq. */
+  /**
+   * The answer to an iq of the pairing-code exchange, or of a companion logging itself out (the phone's
+   * list of linked devices loses it, as on WhatsApp); undefined for any other iq.
+   */
   answerIq(connection: SimConnection, iq: BinaryNode): BinaryNode | undefined {
-    return PairingCodes.isCodeIq(iq) ? this.codes.answer(connection, iq) : undefined;
+    if (PairingCodes.isCodeIq(iq)) return this.codes.answer(connection, iq);
+    const payload = connection.payload;
+    if (!getBinaryNodeChild(iq, 'remove-companion-device') || !payload || payload.devicePairingData) return undefined;
+    const account = this.accounts.find(String(payload.username ?? ''));
+    if (account) this.accounts.unlinkDevice(account, payload.device ?? 0);
+    return iqResult(iq);
   }
 
   async scanQr(qr: string, phone: string): Promise<PairedDevice> {

@@ -62,6 +62,20 @@ export class SimConnection {
     );
   }
 
+  /**
+   * Sends a parting node (a stream error) and closes. A connection that is going anyway changes nothing
+   * if the parting words do not reach it, so a failed send is not an error here.
+   */
+  async part(parting: BinaryNode): Promise<void> {
+    try {
+      await this.send(parting);
+    } catch {
+      // the socket is closed below all the same
+    } finally {
+      this.close();
+    }
+  }
+
   close(): void {
     if (this.phase === 'closed') return;
     this.socket.close();

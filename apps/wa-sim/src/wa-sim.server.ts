@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getBinaryNodeChild, type BinaryNode, type proto } from 'baileys';
+import type { BinaryNode, proto } from 'baileys';
 import { WebSocketServer } from 'ws';
 import { AccountRegistry, type Account } from './accounts';
 import { CompanionLinking, type PairedDevice } from './companion-linking';
@@ -185,7 +185,7 @@ export class WaSimServer implements ConnectionEvents {
   async dropConnection(phone: string, code: number): Promise<boolean> {
     if (!this.accounts.find(phone)) throw unknownAccount(phone);
     const live = this.live.find(phone);
-    if (live) await this.kick(live, streamError(code));
+    if (live) await live.part(streamError(code));
     return Boolean(live);
   }
 
@@ -203,7 +203,7 @@ export class WaSimServer implements ConnectionEvents {
     }
     for (const number of removed) this.accounts.unlinkDevice(account, number);
     const live = this.live.find(phone);
-    if (live && removed.includes(live.payload?.device ?? 0)) await this.kick(live, deviceRemoved());
+    if (live && removed.includes(live.payload?.device ?? 0)) await live.part(deviceRemoved());
     this.log({ event: 'logout', phone, devices: removed });
     return removed;
   }
@@ -266,13 +266,6 @@ export class WaSimServer implements ConnectionEvents {
   }
 
   private async answer(connection: SimConnection, iq: BinaryNode): Promise<void> {
-    // A companion logging itself out: the phone's list of linked devices loses it, as on WhatsApp.
-    const device = this.deviceOf(connection);
-    if (device && getBinaryNodeChild(iq, 'remove-companion-device')) {
-      const phone = String(connection.payload!.username);
-      this.accounts.unlinkDevice(this.accounts.find(phone)!, device.device);
-      this.log({ event: 'logout', phone, devices: [device.device], by: 'companion' });
-    }
     const answer = (await this.messaging.answerIq(iq)) ?? this.linking.answerIq(connection, iq) ?? answerIq(iq, this.deviceOf(connection));
     await connection.send(answer);
     // A device's first login uploads its keys only after `success`: what waited for them can go now.
@@ -290,18 +283,7 @@ export class WaSimServer implements ConnectionEvents {
     account.conflicts++;
     this.conflicts++;
     this.log({ event: 'conflict', phone: account.phone, replaced: older.id, by: newer.id });
-    await this.kick(older, connectionReplaced());
-  }
-
-  /** Sends a parting stream error; the socket closes even if the send fails. */
-  private async kick(connection: SimConnection, parting: BinaryNode): Promise<void> {
-    try {
-      await connection.send(parting);
-    } catch (err) {
-      this.log({ event: 'send-failed', connection: connection.id, err: String(err) });
-    } finally {
-      connection.close();
-    }
+    await older.part(connectionReplaced());
   }
 
   private deviceOf(connection: SimConnection) {
