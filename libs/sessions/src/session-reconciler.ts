@@ -10,6 +10,14 @@ import type { Session } from './session.entity';
 /** Published when a replica gives sessions up (shutdown, handover), so the others claim them at once. */
 export const SESSIONS_RELEASED = 'sessions.released';
 
+/**
+ * What a release announcement says: `leaving` names a replica that is shutting down. Its heartbeats may
+ * not say `draining` yet when the others read the released sessions, and placement would still prefer it.
+ */
+interface ReleasedMessage {
+  leaving?: string;
+}
+
 /** Orphans started at once in one pass; the rest queue behind them. */
 const LAUNCH_CONCURRENCY = 16;
 /** Orphans looked at per pass, so one pass stays short however many sessions wait. */
@@ -38,6 +46,8 @@ export class SessionReconciler implements OnApplicationBootstrap, BeforeApplicat
   private again = false;
   private stopping = false;
   private readonly intervalMs: number;
+  /** Replicas that announced they are shutting down, until when to leave them out of placement. */
+  private readonly leaving = new Map<string, number>();
   /** Handovers this replica may still make; refilled at REBALANCE_PER_MINUTE. */
   private handovers: number;
   private refilledAt = Date.now();
@@ -58,7 +68,7 @@ export class SessionReconciler implements OnApplicationBootstrap, BeforeApplicat
     this.schedule();
     this.timer = setInterval(() => this.schedule(), this.intervalMs);
     try {
-      await this.pubsub.subscribe(SESSIONS_RELEASED, () => this.schedule());
+      await this.pubsub.subscribe(SESSIONS_RELEASED, (message) => this.heardReleased(message as ReleasedMessage));
     } catch (error) {
       // Without it, released sessions are still claimed on the next pass, a second later.
       this.logger.warn({ err: error }, 'cannot hear of released sessions; relying on the periodic pass');
@@ -66,8 +76,8 @@ export class SessionReconciler implements OnApplicationBootstrap, BeforeApplicat
   }
 
   /** Tells every replica (this one included) that sessions are free to claim; never throws. */
-  announceReleased(): Promise<void> {
-    return this.pubsub.publish(SESSIONS_RELEASED, {}).catch((error: unknown) => this.logger.warn({ err: error }, 'announcing released sessions failed'));
+  announceReleased(message: ReleasedMessage = {}): Promise<void> {
+    return this.pubsub.publish(SESSIONS_RELEASED, message).catch((error: unknown) => this.logger.warn({ err: error }, 'announcing released sessions failed'));
   }
 
   /** Stops this replica's engines (releasing their leases) and tells the others to claim them now. */
@@ -77,7 +87,23 @@ export class SessionReconciler implements OnApplicationBootstrap, BeforeApplicat
     await this.pass;
     const released = this.runtime.runningIds().length > 0;
     await this.runtime.stopAll();
-    if (released) await this.announceReleased();
+    if (released) await this.announceReleased({ leaving: this.placement.instanceId });
+  }
+
+  private heardReleased(message: ReleasedMessage): void {
+    if (message?.leaving && message.leaving !== this.placement.instanceId) {
+      // Until its heartbeats say draining, or it left the cluster view; not longer, as it may come back.
+      this.leaving.set(message.leaving, Date.now() + 2 * this.config.sync.heartbeatIntervalMs);
+    }
+    this.schedule();
+  }
+
+  /** Replicas not to place sessions on: those whose lease lapsed on an orphan, and those shutting down. */
+  private departed(orphans: Orphan[]): Set<string> {
+    const now = Date.now();
+    for (const [id, until] of this.leaving) if (until < now) this.leaving.delete(id);
+    const lapsed = orphans.map((orphan) => orphan.lapsedOwner).filter((owner): owner is string => owner !== null);
+    return new Set([...lapsed, ...this.leaving.keys()]);
   }
 
   /** Runs a pass now unless one is under way; resolves when the current pass ends. */
@@ -142,8 +168,7 @@ export class SessionReconciler implements OnApplicationBootstrap, BeforeApplicat
     ).filter((session: Orphan) => !this.runtime.isRunning(session.id));
     if (orphans.length === 0) return false;
     const graceMs = 3 * this.intervalMs;
-    const lapsed = new Set(orphans.map((orphan) => orphan.lapsedOwner).filter((owner): owner is string => owner !== null));
-    const candidates = await this.placement.candidates(lapsed);
+    const candidates = await this.placement.candidates(this.departed(orphans));
     const mine = orphans.filter((orphan) => {
       if (this.placement.isFull(this.runtime.runningIds().length)) return false;
       const preferred = this.placement.preferred(orphan.id, candidates);

@@ -97,7 +97,7 @@ export interface InstanceInfo {
 /** This instance's heartbeat and the list of live instances. */
 export abstract class Cluster {
   abstract readonly instanceId: string;
-  /** Sets a value carried in this instance's next heartbeats. */
+  /** Sets a value carried in this instance's heartbeats; a change is sent at once, not at the next beat. */
   abstract report(key: string, value: unknown): void;
   /** Instances heard from within HEARTBEAT_TIMEOUT_MS, this one included, sorted by id. */
   abstract instances(): Promise<InstanceInfo[]>;

@@ -27,8 +27,11 @@ export class RedisCluster extends Cluster {
     this.timer.unref();
   }
 
+  /** A changed value goes out in a heartbeat at once: peers must not place sessions on a draining replica. */
   report(key: string, value: unknown): void {
+    if (Object.is(this.reports[key], value)) return;
     this.reports[key] = value;
+    if (this.timer) void this.beat();
   }
 
   async instances(): Promise<InstanceInfo[]> {
@@ -53,6 +56,7 @@ export class RedisCluster extends Cluster {
   /** Leaves at once on a clean stop, so others need not wait HEARTBEAT_TIMEOUT_MS. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.timer = undefined;
     await this.redis
       .run('cluster', 'leave', () =>
         this.redis.command.multi().zrem(this.redis.key('cluster:members'), this.instanceId).del(this.redis.key(`cluster:instance:${this.instanceId}`)).exec(),
