@@ -1,4 +1,5 @@
 import { WaSimServer } from '../../apps/wa-sim/src/wa-sim.server';
+import type { WaSimOptions } from '../../apps/wa-sim/src/wa-sim.types';
 import type { Socket } from './baileys-client';
 import { unrefPreKeyUploadTimers } from './baileys-timers';
 
@@ -8,6 +9,8 @@ export interface UseSimOptions {
    * client whose login (pairing, pre-key upload) costs seconds. @default 'each'
    */
   scope?: 'each' | 'all';
+  /** How the sim is configured. @default its defaults */
+  sim?: WaSimOptions;
 }
 
 /**
@@ -17,7 +20,7 @@ export interface UseSimOptions {
  */
 export function useSim(
   onStart: (sim: WaSimServer, port: number) => void,
-  { scope = 'each' }: UseSimOptions = {},
+  { scope = 'each', sim: simOptions }: UseSimOptions = {},
 ): (socket: Socket) => Socket {
   const sockets: Socket[] = [];
   let sim: WaSimServer;
@@ -27,7 +30,7 @@ export function useSim(
   });
   afterAll(() => restoreTimers());
   const start = async () => {
-    sim = new WaSimServer();
+    sim = new WaSimServer(simOptions);
     onStart(sim, await sim.start());
   };
   const stop = async () => {

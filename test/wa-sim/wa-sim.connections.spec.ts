@@ -1,4 +1,5 @@
 import { DisconnectReason } from 'baileys';
+import { WebSocket } from 'ws';
 import { WaSimServer } from '../../apps/wa-sim/src/wa-sim.server';
 import { closeCode, connect, copyAuthState, nextUpdate, opened, pairAndLogin } from './baileys-client';
 import { useSim } from './sim-fixture';
@@ -62,5 +63,41 @@ describe('wa-sim keeps one live connection per account', () => {
 
   it('refuses to log out an account it does not know', async () => {
     await expect(sim.logoutDevice('15559999999')).rejects.toMatchObject({ code: 'unknown_account', status: 404 });
+  });
+});
+
+describe('wa-sim drops a connection that went quiet, as WhatsApp drops a client whose pings stopped', () => {
+  const IDLE_TIMEOUT_MS = 800;
+  let sim: WaSimServer;
+  let port: number;
+  const track = useSim((started, at) => ([sim, port] = [started, at]), { sim: { idleTimeoutMs: IDLE_TIMEOUT_MS } });
+
+  it('keeps a client that pings, and drops one that stopped sending, freeing its account for the next login', async () => {
+    const { auth, socket } = await pairAndLogin(port, (qr) => sim.scanQr(qr, PHONE), track, { keepAliveIntervalMs: 200 });
+    await new Promise((resolve) => setTimeout(resolve, 3 * IDLE_TIMEOUT_MS));
+    expect(sim.stats()).toMatchObject({ live: 1, idleDrops: 0 });
+    const pinging = closeCode(socket);
+    socket.end(undefined);
+    await pinging;
+    await until(() => sim.stats().live === 0);
+
+    // A socket that says nothing at all, like a process paused mid-handshake.
+    const silent = new WebSocket(`ws://127.0.0.1:${port}/ws/chat`);
+    await new Promise<void>((resolve) => silent.once('close', () => resolve()));
+    expect(sim.stats().idleDrops).toBe(1);
+
+    // A logged-in client that sends nothing more (its pings a minute apart), as a paused process would.
+    const quiet = connect(port, copyAuthState(auth), undefined, { keepAliveIntervalMs: 60_000 });
+    track(quiet);
+    await nextUpdate(quiet, opened);
+    const dropped = closeCode(quiet);
+    expect(await dropped).not.toBe(DisconnectReason.connectionReplaced);
+    await until(() => sim.stats().live === 0);
+    expect(sim.stats().idleDrops).toBe(2);
+
+    const next = connect(port, copyAuthState(auth));
+    track(next);
+    await nextUpdate(next, opened);
+    expect(sim.stats()).toMatchObject({ logins: 3, conflicts: 0, live: 1 });
   });
 });

@@ -40,7 +40,7 @@ describe('wa-sim HTTP control API', () => {
     });
     expect(await call('GET', '/stats')).toEqual({
       status: 200,
-      body: { registrations: 1, logins: 1, live: 1, conflicts: 0, messagesByRecipient: {} },
+      body: { registrations: 1, logins: 1, live: 1, conflicts: 0, idleDrops: 0, messagesByRecipient: {} },
     });
 
     const closed = closeCode(socket);

@@ -12,6 +12,8 @@ export interface SimStats {
   logins: number;
   live: number;
   conflicts: number;
+  /** Connections wa-sim dropped because their client went quiet (a paused replica's). */
+  idleDrops: number;
 }
 
 export interface SessionRow {

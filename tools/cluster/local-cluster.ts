@@ -28,6 +28,11 @@ export interface LocalClusterOptions {
   nginxPort?: number;
   /** nginx's proxy_read_timeout in seconds: how long a request waits on a paused replica. @default 75 */
   nginxReadTimeoutSeconds?: number;
+  /**
+   * wa-sim drops a connection that sent nothing for this long (`WA_SIM_IDLE_TIMEOUT_MS`), as WhatsApp drops
+   * a client whose pings stopped; pair it with a shorter `WA_KEEPALIVE_MS` in `env`. @default 0 (never)
+   */
+  simIdleTimeoutMs?: number;
   /** LOG_LEVEL of the replicas. @default warn */
   logLevel?: string;
   /** The checkout whose `dist/` is run. @default process.cwd() */
@@ -211,7 +216,7 @@ export class LocalCluster {
     let announce: (port: number) => void;
     const announced = new Promise<number>((resolve) => (announce = resolve));
     this.sim = spawnGroup(process.execPath, [join(this.root, 'dist/apps/wa-sim/src/main.js')], {
-      env: { PATH: process.env.PATH ?? '', WA_SIM_PORT: '0' },
+      env: { PATH: process.env.PATH ?? '', WA_SIM_PORT: '0', WA_SIM_IDLE_TIMEOUT_MS: String(this.options.simIdleTimeoutMs ?? 0) },
       onLine: (line) => {
         if (line.includes('"listening"')) announce((JSON.parse(line) as { port: number }).port);
       },

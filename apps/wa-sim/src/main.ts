@@ -8,7 +8,13 @@ async function main(): Promise<void> {
     process.stderr.write(`WA_SIM_PORT must be a port number from 0 to 65535 (0 = any free port); got "${rawPort}"\n`);
     process.exit(1);
   }
-  const server = new WaSimServer({ port, log: (event) => process.stdout.write(`${JSON.stringify(event)}\n`) });
+  const rawIdle = process.env.WA_SIM_IDLE_TIMEOUT_MS ?? '0';
+  const idleTimeoutMs = Number(rawIdle);
+  if (!Number.isInteger(idleTimeoutMs) || idleTimeoutMs < 0) {
+    process.stderr.write(`WA_SIM_IDLE_TIMEOUT_MS must be a whole number of milliseconds (0 = never drop a quiet connection); got "${rawIdle}"\n`);
+    process.exit(1);
+  }
+  const server = new WaSimServer({ port, idleTimeoutMs, log: (event) => process.stdout.write(`${JSON.stringify(event)}\n`) });
   const boundPort = await server.start();
   process.stdout.write(`${JSON.stringify({ event: 'listening', port: boundPort })}\n`);
   const shutdown = () => void server.stop().then(() => process.exit(0));

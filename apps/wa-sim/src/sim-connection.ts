@@ -10,6 +10,8 @@ export interface ConnectionEvents {
   onStanza(connection: SimConnection, node: BinaryNode): void;
   onClosed(connection: SimConnection): void;
   onProtocolError(connection: SimConnection, err: unknown): void;
+  /** The client went quiet for longer than the idle timeout and was dropped. */
+  onIdle(connection: SimConnection): void;
 }
 
 type Phase = 'hello' | 'finish' | 'transport' | 'closed';
@@ -26,6 +28,7 @@ export class SimConnection {
   private transport?: TransportCipher;
   private inbound: Promise<void> = Promise.resolve();
   private nextId = 1;
+  private readonly idleTimer?: NodeJS.Timeout;
   /** Set once the client has identified itself; `<user>:<device>` for a login, undefined while registering. */
   payload?: proto.ClientPayload;
 
@@ -34,9 +37,12 @@ export class SimConnection {
     private readonly socket: WebSocket,
     identity: ServerIdentity,
     private readonly events: ConnectionEvents,
+    idleTimeoutMs = 0,
   ) {
     this.noise = new NoiseResponder(identity);
+    if (idleTimeoutMs > 0) this.idleTimer = setTimeout(() => this.dropIdle(), idleTimeoutMs);
     socket.on('message', (data) => {
+      this.idleTimer?.refresh();
       this.inbound = this.inbound.then(() => this.receive(data)).catch((err: unknown) => this.fail(err));
     });
     socket.on('close', () => this.markClosed());
@@ -124,9 +130,21 @@ export class SimConnection {
     this.markClosed();
   }
 
+  /**
+   * WhatsApp drops a client whose keep-alive pings stopped: a frozen or cut-off process cannot close its
+   * socket, and without this its connection would stay live until someone else logs in over it.
+   */
+  private dropIdle(): void {
+    if (this.phase === 'closed') return;
+    this.events.onIdle(this);
+    this.socket.terminate();
+    this.markClosed();
+  }
+
   private markClosed(): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
+    clearTimeout(this.idleTimer);
     this.events.onClosed(this);
   }
 }

@@ -44,6 +44,7 @@ export class WaSimServer implements ConnectionEvents {
   private registrations = 0;
   private logins = 0;
   private conflicts = 0;
+  private idleDrops = 0;
 
   constructor(private readonly options: WaSimOptions = {}) {
     this.replies = new PendingReplies(options.replyTimeoutMs ?? 10_000);
@@ -63,7 +64,7 @@ export class WaSimServer implements ConnectionEvents {
     const http = createServer((req, res) => controller.handle(req, res));
     const wss = new WebSocketServer({ server: http, path: WS_PATH });
     wss.on('connection', (socket) => {
-      this.connections.add(new SimConnection(this.nextConnectionId++, socket, this.identity, this));
+      this.connections.add(new SimConnection(this.nextConnectionId++, socket, this.identity, this, this.options.idleTimeoutMs));
     });
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
@@ -88,7 +89,14 @@ export class WaSimServer implements ConnectionEvents {
 
   stats(): WaSimStats {
     const live = [...this.connections].filter((connection) => connection.isOpen).length;
-    return { registrations: this.registrations, logins: this.logins, live, conflicts: this.conflicts, messagesByRecipient: this.messaging.countByRecipient() };
+    return {
+      registrations: this.registrations,
+      logins: this.logins,
+      live,
+      conflicts: this.conflicts,
+      idleDrops: this.idleDrops,
+      messagesByRecipient: this.messaging.countByRecipient(),
+    };
   }
 
   listAccounts(): AccountSummary[] {
@@ -236,6 +244,11 @@ export class WaSimServer implements ConnectionEvents {
     this.live.release(connection);
     this.linking.forget(connection);
     this.replies.abandon(connection);
+  }
+
+  onIdle(connection: SimConnection): void {
+    this.idleDrops++;
+    this.log({ event: 'idle', connection: connection.id, phone: connection.payload?.username ? String(connection.payload.username) : undefined });
   }
 
   onProtocolError(connection: SimConnection, err: unknown): void {

@@ -11,6 +11,11 @@ export interface WaSimOptions extends MessagingOptions {
   refsPerRegistration?: number;
   /** How long `scanQr` waits for the companion's `pair-device-sign`. @default 10000 */
   replyTimeoutMs?: number;
+  /**
+   * Drops a connection that sent nothing for this long, as WhatsApp drops a client whose keep-alive pings
+   * stopped (Baileys pings every `keepAliveIntervalMs`, 30 s by default). 0 never drops. @default 0
+   */
+  idleTimeoutMs?: number;
   /** Protocol errors and notable events, one object each; silent by default. */
   log?: (event: Record<string, unknown>) => void;
 }
@@ -22,6 +27,8 @@ export interface WaSimStats {
   live: number;
   /** Logins that replaced a live connection of the same account, over all accounts. */
   conflicts: number;
+  /** Connections dropped because the client went quiet for longer than `idleTimeoutMs`. */
+  idleDrops: number;
   /** Distinct message ids the sim took for each recipient jid (`<phone>@s.whatsapp.net`); a resend counts once. */
   messagesByRecipient: Record<string, number>;
 }

@@ -7,6 +7,7 @@ declare module 'ws' {
   import type { IncomingMessage, Server } from 'node:http';
 
   export class WebSocket extends EventEmitter {
+    constructor(address: string);
     static readonly OPEN: number;
     readonly readyState: number;
     send(data: Uint8Array, cb?: (err?: Error) => void): void;

@@ -173,6 +173,14 @@ export const VARIABLES: readonly VariableSpec[] = [
     accepts: 'a ws:// or wss:// URL',
     parse: urlWithScheme('ws', 'wss'),
   },
+  {
+    name: 'WA_KEEPALIVE_MS',
+    default: '30000',
+    description:
+      "How often each session pings WhatsApp; a connection that hears nothing for this long plus 5 s is treated as lost and reconnects. Shorter finds a dead network sooner at the cost of more traffic.",
+    accepts: 'a whole number of milliseconds from 200 to 600000',
+    parse: wholeNumber(200, 600_000),
+  },
   { name: 'DOCS_ENABLED', default: 'true', description: 'Serve Swagger UI at /docs and the OpenAPI document at /docs/openapi.json.', accepts: 'true or false', parse: boolean },
 ];
 

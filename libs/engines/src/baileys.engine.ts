@@ -29,6 +29,8 @@ export interface BaileysEngineOptions {
   logger?: EngineLogger;
   /** How long each QR lives before the next ref is shown. @default Baileys' (60 s for the first, 20 s after) */
   qrTimeoutMs?: number;
+  /** How often to ping WhatsApp; silence for this long plus 5 s counts as a lost connection. @default Baileys' (30 s) */
+  keepAliveMs?: number;
   reconnect?: ReconnectOptions;
 }
 
@@ -149,6 +151,7 @@ export class BaileysEngine extends Engine {
       shouldSyncHistoryMessage: () => false,
       ...(this.options.waWebSocketUrl ? { waWebSocketUrl: this.options.waWebSocketUrl } : {}),
       ...(this.options.qrTimeoutMs ? { qrTimeout: this.options.qrTimeoutMs } : {}),
+      ...(this.options.keepAliveMs ? { keepAliveIntervalMs: this.options.keepAliveMs } : {}),
     });
     this.socket = socket;
     this.registering = false;

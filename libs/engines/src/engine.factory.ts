@@ -38,6 +38,7 @@ export class EngineFactory {
       epoch: BigInt(context.epoch),
       dataSource: this.dataSource,
       waWebSocketUrl: this.config.engines.waWebSocketUrl,
+      keepAliveMs: this.config.engines.keepAliveMs,
       logger: this.logger,
     });
   }
