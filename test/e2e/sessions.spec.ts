@@ -146,6 +146,20 @@ describe.each(DATABASE_KINDS)('sessions on the %s database, against wa-sim', (ki
     const working = await waitForStatus(server.url, key, 'by-code', 'working');
     expect(working.me?.id).toMatch(/^5511999990004:\d+@s\.whatsapp\.net$/);
 
+    // The session's event log holds what happened, numbered 1..n with no gap, and replays after any seq.
+    const log = await call(url('/sessions/by-code/events'), { key });
+    expect(log.status).toBe(200);
+    const events = log.body.data as Array<{ seq: number; type: string; sessionId: string; data: Record<string, unknown> }>;
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+    expect(events.every((e) => e.sessionId === working.id)).toBe(true);
+    expect(events[0]).toMatchObject({ type: 'session.status', data: { status: 'starting' } });
+    expect(events).toContainEqual(expect.objectContaining({ type: 'session.pairing_code', data: { code: answer.body.code, phone: '5511999990004' } }));
+    expect(events.at(-1)).toMatchObject({ type: 'session.status', data: { status: 'working', me: working.me } });
+    const page = await call(url(`/sessions/${working.id}/events?after=1&limit=2`), { key });
+    expect(page.body).toEqual({ data: events.slice(1, 3), nextCursor: '3' });
+    const rest = await call(url(`/sessions/by-code/events?cursor=${page.body.nextCursor}&limit=200`), { key });
+    expect(rest.body).toEqual({ data: events.slice(3), nextCursor: null });
+
     // Deleting a connected session unlinks it from the phone first.
     expect(await call(url('/sessions/by-code'), { key, method: 'DELETE' })).toMatchObject({ status: 204 });
     await phoneShows('5511999990004', { devices: [], live: 0 });
@@ -170,6 +184,15 @@ describe.each(DATABASE_KINDS)('sessions on the %s database, against wa-sim', (ki
       status: 409,
       body: { error: { code: 'session_wrong_state', message: expect.stringContaining('is stopped') } },
     });
+    expect(await call(url('/sessions/dup/events'), { key })).toMatchObject({ status: 200, body: { data: [], nextCursor: null } });
+    for (const after of ['abc', '-1', '1.5']) {
+      expect(await call(url(`/sessions/dup/events?after=${after}`), { key })).toMatchObject({
+        status: 400,
+        body: { error: { code: 'validation_failed', details: [{ field: 'after' }] } },
+      });
+    }
+    expect(await call(url('/sessions/dup/events?cursor=zz'), { key })).toMatchObject({ status: 400, body: { error: { details: [{ field: 'cursor' }] } } });
+    expect(await call(url('/sessions/nope/events'), { key })).toMatchObject({ status: 404, body: { error: { code: 'session_not_found' } } });
     expect(await call(url('/sessions/dup/qr?format=svg'), { key })).toMatchObject({ status: 400, body: { error: { details: [{ field: 'format' }] } } });
     expect(await post('/sessions/dup/pairing-code', { phone: '12ab' })).toMatchObject({
       status: 400,
@@ -183,6 +206,7 @@ describe.each(DATABASE_KINDS)('sessions on the %s database, against wa-sim', (ki
 
     const otherKey = await tenantKey(server.url, ADMIN_KEY, `other-${kind}`);
     expect(await call(url('/sessions/dup'), { key: otherKey })).toMatchObject({ status: 404 });
+    expect(await call(url('/sessions/dup/events'), { key: otherKey })).toMatchObject({ status: 404 });
     const listed = await call(url('/sessions?limit=1'), { key });
     expect(listed.status).toBe(200);
     expect(listed.body.data).toHaveLength(1);

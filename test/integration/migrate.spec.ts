@@ -22,7 +22,15 @@ describe('migrations on PostgreSQL', () => {
     const tables = await database.query<{ table_name: string }>(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`,
     );
-    expect(tables.map((table) => table.table_name)).toEqual(['api_keys', 'migrations', 'session_auth_state', 'session_handoffs', 'sessions', 'tenants']);
+    expect(tables.map((table) => table.table_name)).toEqual([
+      'api_keys',
+      'migrations',
+      'session_auth_state',
+      'session_events',
+      'session_handoffs',
+      'sessions',
+      'tenants',
+    ]);
   });
 
   it('apply nothing on the next boot', async () => {

@@ -4,7 +4,7 @@ import { EngineFactory } from '@wafleet/engines';
 import { SessionLeaseMetrics, SessionLeases, SessionPlacement } from '@wafleet/registry';
 import { SyncBindings } from '@wafleet/sync';
 import { Registry } from 'prom-client';
-import { Session, SessionEvents, SessionsService, type SessionEvent } from '@wafleet/sessions';
+import { EventLog, Session, SessionEvents, SessionsService, type SessionEvent } from '@wafleet/sessions';
 import { SessionLocks } from '../../libs/sessions/src/session-locks';
 import { SessionLifecycle } from '../../libs/sessions/src/session-lifecycle';
 import { SessionReconciler } from '../../libs/sessions/src/session-reconciler';
@@ -36,6 +36,7 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
   let leases: SessionLeases;
   let bindings: SyncBindings;
   const events: SessionEvent[] = [];
+  let log: EventLog;
 
   beforeAll(async () => {
     restoreTimers = unrefBaileysTimers();
@@ -52,7 +53,8 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
     sessionEvents.subscribe((event) => events.push(event));
     locks = new SessionLocks();
     leases = new SessionLeases(config, dataSource, new SessionLeaseMetrics(new Registry()));
-    runtime = new SessionRuntime(leases, dataSource, new EngineFactory(config, dataSource), sessionEvents, locks);
+    log = new EventLog(dataSource, sessionEvents);
+    runtime = new SessionRuntime(leases, dataSource, new EngineFactory(config, dataSource), log, locks);
     bindings = await SyncBindings.create({ ...config.sync, instanceId: config.instanceId, version: config.version }, new Registry());
     service = serviceOn(runtime);
   });
@@ -75,12 +77,13 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
       bindings.bus,
       config,
       new SessionPlacement(config, dataSource, bindings.cluster),
+      log,
     );
 
   const typesFor = (sessionId: string) =>
     events.filter((e) => e.sessionId === sessionId).map((e) => (e.type === 'session.status' ? `status:${(e.data as { status: string }).status}` : e.type));
 
-  it('publishes each status change after storing it, in order, in the event envelope', async () => {
+  it('logs and publishes each status change with the state it describes, in order, in the event envelope', async () => {
     const session = await service.create(tenantId, 'events');
     await service.start(tenantId, 'events');
     const qr = await until(() => runtime.qrOf(session.id), 'a QR');
@@ -95,10 +98,16 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
       type: 'session.status',
       tenantId,
       sessionId: session.id,
+      seq: 4,
       occurredAt: expect.stringMatching(/Z$/),
       data: { status: 'working', me: { id: expect.stringMatching(/^5511988880001:\d+@s\.whatsapp\.net$/) } },
     });
     expect((await service.get(tenantId, session.id)).status).toBe('stopped');
+    // What subscribers saw is what the log holds, seq 1..n with no gap.
+    const published = events.filter((e) => e.sessionId === session.id);
+    expect(published.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(await log.replay(tenantId, session.id, 0, 100)).toEqual(published);
+    expect(await log.replay(tenantId, session.id, 3, 100)).toEqual(published.slice(3));
   });
 
   it('runs one engine however many starts race, and a stop that races them wins cleanly', async () => {
@@ -125,7 +134,7 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
     await database.query(`UPDATE sessions SET desired_state = 'running' WHERE id = $1`, [session.id]);
     const registrations = sim.stats().registrations;
     const freshLeases = new SessionLeases(config, dataSource, new SessionLeaseMetrics(new Registry()));
-    const fresh = new SessionRuntime(freshLeases, dataSource, new EngineFactory(config, dataSource), new SessionEvents(), locks);
+    const fresh = new SessionRuntime(freshLeases, dataSource, new EngineFactory(config, dataSource), new EventLog(dataSource, new SessionEvents()), locks);
     const freshService = serviceOn(fresh);
     const reconciler = new SessionReconciler(config, dataSource, fresh, locks, new SessionPlacement(config, dataSource, bindings.cluster), bindings.pubsub);
     // The stop holds the session's lock when the boot pass comes for it, as a request served first would.

@@ -7,6 +7,7 @@ import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify
 import { AppConfig, ConfigError, loadConfig } from '@wafleet/config';
 import { AllErrorsFilter, createValidationPipe, echoRequestId, requestIdOf } from '@wafleet/core';
 import { DataDirInUseError } from '@wafleet/database';
+import { RealtimeIoAdapter } from '@wafleet/realtime';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { serveOpenApi } from './openapi';
@@ -47,6 +48,7 @@ async function bootstrap(config: AppConfig): Promise<void> {
   });
   app.useLogger(app.get(Logger));
   app.flushLogs();
+  app.useWebSocketAdapter(new RealtimeIoAdapter(app, config));
   app.useGlobalFilters(new AllErrorsFilter());
   app.useGlobalPipes(createValidationPipe());
   const fastify = app.getHttpAdapter().getInstance();

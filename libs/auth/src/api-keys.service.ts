@@ -3,7 +3,8 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { AppConfig } from '@wafleet/config';
 import { decodeCursor, isUuid, Page, toPage } from '@wafleet/core';
 import { randomUUID } from 'node:crypto';
-import { IsNull, Repository } from 'typeorm';
+import { EventEmitter } from 'node:events';
+import { In, IsNull, Repository } from 'typeorm';
 import { ApiKey } from './api-key.entity';
 import { hashKey, keyMatches, looksLikeTenantKey, newTenantKey, prefixOf } from './api-key.secret';
 import { ApiKeyNotFoundError } from './auth.errors';
@@ -27,6 +28,12 @@ interface CachedKey {
 
 const CACHE_LIMIT = 10_000;
 
+/** Keys that stopped working: one key (`keyId`), or all of a deleted tenant's. */
+export interface KeyRevocation {
+  tenantId: string;
+  keyId?: string;
+}
+
 const view = (key: ApiKey): ApiKeyView => ({
   id: key.id,
   tenantId: key.tenantId,
@@ -39,7 +46,8 @@ const view = (key: ApiKey): ApiKeyView => ({
 
 /**
  * Tenant API keys: issue, list, revoke, and check a presented key. A checked key is trusted for
- * `API_KEY_CACHE_TTL_MS`; revoking drops it from this replica's cache at once.
+ * `API_KEY_CACHE_TTL_MS`; revoking drops it from this replica's cache at once, and tells this replica's
+ * `onRevoked` listeners (long-lived connections made with the key, such as Socket.IO's).
  */
 @Injectable()
 export class ApiKeysService {
@@ -47,6 +55,7 @@ export class ApiKeysService {
   private readonly cache = new Map<string, CachedKey>();
   /** Bumped by every revocation, so a lookup that raced with one does not cache what it read. */
   private revocations = 0;
+  private readonly revoked = new EventEmitter();
 
   constructor(
     @InjectRepository(ApiKey) private readonly keys: Repository<ApiKey>,
@@ -82,11 +91,29 @@ export class ApiKeysService {
     if (!key) throw new ApiKeyNotFoundError(keyId);
     await this.keys.update({ id: keyId, revokedAt: IsNull() }, { revokedAt: () => 'now()' });
     this.forget((cached) => cached.keyId === keyId);
+    this.announce({ tenantId, keyId });
   }
 
   /** Drops every cached key of a tenant (the tenant is being deleted). */
   forgetTenant(tenantId: string): void {
     this.forget((cached) => cached.tenantId === tenantId);
+    this.announce({ tenantId });
+  }
+
+  /**
+   * Calls `listener` after each revocation served by this replica (other replicas learn of it from the
+   * database, within API_KEY_CACHE_TTL_MS). @returns a function that stops listening
+   */
+  onRevoked(listener: (revocation: KeyRevocation) => void): () => void {
+    this.revoked.on('revoked', listener);
+    return () => this.revoked.off('revoked', listener);
+  }
+
+  /** Which of these key ids no longer work: revoked, or gone with their tenant. */
+  async deadAmong(keyIds: string[]): Promise<string[]> {
+    if (!keyIds.length) return [];
+    const live = new Set((await this.keys.find({ select: { id: true }, where: { id: In(keyIds), revokedAt: IsNull() } })).map((key) => key.id));
+    return keyIds.filter((id) => !live.has(id));
   }
 
   /** The key's id and tenant when it is live, else undefined. */
@@ -111,6 +138,16 @@ export class ApiKeysService {
       this.logger.warn({ keyId: match.id, err: error }, 'Could not record lastUsedAt'),
     );
     return entry;
+  }
+
+  private announce(revocation: KeyRevocation): void {
+    for (const listener of this.revoked.listeners('revoked')) {
+      try {
+        (listener as (revocation: KeyRevocation) => void)(revocation);
+      } catch (error) {
+        this.logger.warn({ err: error }, 'a revocation listener failed');
+      }
+    }
   }
 
   private forget(predicate: (cached: CachedKey) => boolean): void {

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { SessionMe, SessionStatus } from './session.entity';
 
@@ -17,21 +16,22 @@ export interface SessionEvent<T extends SessionEventType = SessionEventType> {
   type: T;
   tenantId: string;
   sessionId: string;
+  /** The session's gap-free sequence number, from its event log. */
+  seq: number;
   occurredAt: string;
   data: SessionEventData[T];
 }
 
 /**
- * Domain events of sessions, published after the state they describe is stored. Subscribers (the event
- * log, Socket.IO and webhooks in later work) receive them in publish order; a subscriber that throws
- * does not stop the others.
+ * Domain events of sessions, published by the event log once the event and the state it describes are
+ * committed, so every subscriber (Socket.IO, webhooks later) sees the stored envelope with its `seq`.
+ * Subscribers receive them in publish order; a subscriber that throws does not stop the others.
  */
 @Injectable()
 export class SessionEvents {
   private readonly emitter = new EventEmitter();
 
-  publish<T extends SessionEventType>(tenantId: string, sessionId: string, type: T, data: SessionEventData[T]): SessionEvent<T> {
-    const event: SessionEvent<T> = { id: randomUUID(), type, tenantId, sessionId, occurredAt: new Date().toISOString(), data };
+  publish(event: SessionEvent): void {
     for (const listener of this.emitter.listeners('event')) {
       try {
         (listener as (event: SessionEvent) => void)(event);
@@ -39,7 +39,6 @@ export class SessionEvents {
         // One broken subscriber must not keep the event from the rest.
       }
     }
-    return event;
   }
 
   /** @returns a function that unsubscribes */

@@ -2,7 +2,8 @@ import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { AuthStateStore, Engine, EngineFactory, EngineNotRegisteringError, type EngineCloseReason } from '@wafleet/engines';
 import { SessionLeases, type LeaseLoss } from '@wafleet/registry';
 import { DataSource } from 'typeorm';
-import { SessionEvents } from './session-events';
+import { EventLog } from './event-log';
+import type { SessionEventData } from './session-events';
 import { SessionBusyError, SessionsShuttingDownError } from './sessions.errors';
 import { SessionLocks } from './session-locks';
 import type { DesiredState, Session, SessionMe, SessionStatus } from './session.entity';
@@ -62,7 +63,7 @@ export class SessionRuntime implements BeforeApplicationShutdown {
     private readonly leases: SessionLeases,
     private readonly dataSource: DataSource,
     private readonly engines: EngineFactory,
-    private readonly events: SessionEvents,
+    private readonly log: EventLog,
     private readonly locks: SessionLocks,
   ) {}
 
@@ -112,13 +113,17 @@ export class SessionRuntime implements BeforeApplicationShutdown {
       if (!resume) await this.dataSource.query(`UPDATE sessions SET desired_state = 'running', updated_at = now() WHERE id = $1`, [session.id]);
       return;
     }
-    const [row]: { me: SessionMe | null }[] = await this.dataSource.query(
-      `WITH started AS (
-         UPDATE sessions SET status = 'starting', desired_state = 'running', updated_at = now() WHERE id = $1 AND lease_epoch = $2 RETURNING me)
-       SELECT me FROM started`,
-      [session.id, epoch],
-    );
-    if (!row) return;
+    const started = await this.log.transact(async (manager, append) => {
+      const [row]: { me: SessionMe | null }[] = await manager.query(
+        `WITH started AS (
+           UPDATE sessions SET status = 'starting', desired_state = 'running', updated_at = now() WHERE id = $1 AND lease_epoch = $2 RETURNING me)
+         SELECT me FROM started`,
+        [session.id, epoch],
+      );
+      if (row) await append({ sessionId: session.id, epoch, type: 'session.status', data: { status: 'starting', me: row.me } });
+      return row !== undefined;
+    });
+    if (!started) return;
     const engine = this.engines.create({ sessionId: session.id, epoch });
     let markClosed!: () => void;
     const run: RunningSession = {
@@ -133,7 +138,6 @@ export class SessionRuntime implements BeforeApplicationShutdown {
     };
     this.running.set(session.id, run);
     this.leases.hold(session.id, epoch, (loss) => this.abandon(run, loss));
-    this.events.publish(session.tenantId, session.id, 'session.status', { status: 'starting', me: row.me });
     this.watch(run, markClosed);
     try {
       await engine.start();
@@ -210,16 +214,20 @@ export class SessionRuntime implements BeforeApplicationShutdown {
   async requestPairingCode(sessionId: string, phone: string): Promise<string | undefined> {
     const run = this.running.get(sessionId);
     if (!run) return undefined;
+    let code: string;
     try {
-      const code = await run.engine.requestPairingCode(phone);
-      this.events.publish(run.session.tenantId, sessionId, 'session.pairing_code', { code, phone });
-      return code;
+      code = await run.engine.requestPairingCode(phone);
     } catch (error) {
       if (error instanceof EngineNotRegisteringError) return undefined;
       // The socket closed under the request (a reconnect): nothing the caller did wrong.
       this.logger.warn({ err: error, sessionId }, 'asking for a pairing code failed');
       throw new SessionBusyError(run.session.name, 'reconnecting to WhatsApp');
     }
+    // The code is valid whether or not its event is stored: a failed append is logged, not answered.
+    await this.log
+      .record(sessionId, run.epoch, 'session.pairing_code', { code, phone })
+      .catch((error: unknown) => this.logger.error({ err: error, sessionId }, 'storing the pairing-code event failed'));
+    return code;
   }
 
   private watch(run: RunningSession, markClosed: () => void): void {
@@ -227,7 +235,7 @@ export class SessionRuntime implements BeforeApplicationShutdown {
     engine.on('qr', (qr) => {
       run.qr = qr;
       this.wakeQrWaiters(run);
-      this.record(run, { status: 'scan_qr' }, undefined, () => this.events.publish(run.session.tenantId, run.session.id, 'session.qr', { qr }));
+      this.record(run, { status: 'scan_qr' }, undefined, { type: 'session.qr', data: { qr } });
     });
     engine.on('open', (me) => {
       run.qr = undefined;
@@ -262,27 +270,31 @@ export class SessionRuntime implements BeforeApplicationShutdown {
   }
 
   /**
-   * Stores a status under this run's epoch, then publishes it and runs `onStored`; a row a newer owner
-   * holds is left alone, and nothing is published for it.
+   * Stores a status under this run's epoch and appends its `session.status` event (then `also`, when
+   * given) in the same transaction; the log publishes them after commit. A row a newer owner holds is
+   * left alone, and nothing is appended for it.
    */
-  private record(run: StatusWriter, patch: StatusPatch, reason?: string, onStored?: () => void): void {
-    const { id, tenantId } = run.session;
+  private record(run: StatusWriter, patch: StatusPatch, reason?: string, also?: { type: 'session.qr'; data: SessionEventData['session.qr'] }): void {
+    const { id } = run.session;
     run.writes = run.writes
-      .then(async () => {
-        // A CTE so the driver answers the returned rows, as for any SELECT.
-        const [stored]: { me: SessionMe | null }[] = await this.dataSource.query(
-          `WITH stored AS (
-             UPDATE sessions SET status = $3,
-               me = CASE WHEN $4::boolean THEN $5::jsonb ELSE me END,
-               desired_state = COALESCE($6, desired_state), updated_at = now()
-             WHERE id = $1 AND lease_epoch = $2 RETURNING me)
-           SELECT me FROM stored`,
-          [id, run.epoch, patch.status, patch.me !== undefined, patch.me ? JSON.stringify(patch.me) : null, patch.desiredState ?? null],
-        );
-        if (!stored) return;
-        this.events.publish(tenantId, id, 'session.status', { status: patch.status, me: stored.me, ...(reason ? { reason } : {}) });
-        onStored?.();
-      })
+      .then(() =>
+        this.log.transact(async (manager, append) => {
+          // A CTE so the driver answers the returned rows, as for any SELECT.
+          const [stored]: { me: SessionMe | null }[] = await manager.query(
+            `WITH stored AS (
+               UPDATE sessions SET status = $3,
+                 me = CASE WHEN $4::boolean THEN $5::jsonb ELSE me END,
+                 desired_state = COALESCE($6, desired_state), updated_at = now()
+               WHERE id = $1 AND lease_epoch = $2 RETURNING me)
+             SELECT me FROM stored`,
+            [id, run.epoch, patch.status, patch.me !== undefined, patch.me ? JSON.stringify(patch.me) : null, patch.desiredState ?? null],
+          );
+          if (!stored) return;
+          const data = { status: patch.status, me: stored.me, ...(reason ? { reason } : {}) };
+          await append({ sessionId: id, epoch: run.epoch, type: 'session.status', data });
+          if (also) await append({ sessionId: id, epoch: run.epoch, ...also });
+        }),
+      )
       .catch((error: unknown) => this.logger.error({ err: error, sessionId: id, status: patch.status }, 'storing the session status failed'));
   }
 

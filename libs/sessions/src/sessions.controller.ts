@@ -18,6 +18,8 @@ import {
   PairingCodeResponse,
   QrQueryDto,
   QrResponse,
+  SessionEventPageResponse,
+  SessionEventsQueryDto,
   SessionPageResponse,
   SessionResponse,
 } from './sessions.dto';
@@ -54,6 +56,13 @@ export class SessionsController {
   @ApiOkResponse({ type: SessionResponse })
   get(@CallerTenant() tenantId: string, @Param('session') session: string) {
     return this.sessions.get(tenantId, session);
+  }
+
+  @Get(':session/events')
+  @ApiOperation({ summary: "The session's event log after a sequence number, oldest first (replay what a client missed)." })
+  @ApiOkResponse({ type: SessionEventPageResponse })
+  events(@CallerTenant() tenantId: string, @Param('session') session: string, @Query() query: SessionEventsQueryDto) {
+    return this.sessions.events(tenantId, session, query.after, query.limit, query.cursor);
   }
 
   @Delete(':session')

@@ -1,5 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsNotEmpty, IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { ListQueryDto } from '@wafleet/core';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import type { DesiredState, SessionMe, SessionStatus } from './session.entity';
 
 /** Safe in a URL path segment, and never mistaken for an id: a name that looks like a UUID is refused. */
@@ -67,4 +69,31 @@ export class QrResponse {
 export class PairingCodeResponse {
   @ApiProperty({ example: 'ABCD1234', description: 'Type it on the phone: Linked devices → Link with phone number.' }) code: string;
   @ApiProperty({ example: '5511999990000' }) phone: string;
+}
+
+export class SessionEventsQueryDto extends ListQueryDto {
+  /** @default 0 */
+  @ApiPropertyOptional({ minimum: 0, default: 0, description: 'Answer the events whose `seq` is greater than this.' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
+  after: number = 0;
+}
+
+export class SessionEventResponse {
+  @ApiProperty({ format: 'uuid', description: 'Unique; the `webhook-id` of its webhook deliveries.' }) id: string;
+  @ApiProperty({ example: 'session.status', description: 'See docs/events.md for every type and its data.' }) type: string;
+  @ApiProperty({ format: 'uuid' }) tenantId: string;
+  @ApiProperty({ format: 'uuid' }) sessionId: string;
+  @ApiProperty({ example: 42, description: "The session's gap-free sequence number." }) seq: number;
+  @ApiProperty({ format: 'date-time' }) occurredAt: string;
+  @ApiProperty({ type: 'object', additionalProperties: true }) data: Record<string, unknown>;
+}
+
+export class SessionEventPageResponse {
+  @ApiProperty({ type: [SessionEventResponse] }) data: SessionEventResponse[];
+  @ApiProperty({ type: String, nullable: true, description: 'The last `seq` of this page: pass it as `after` (or `cursor`) for the next; null on the last.' })
+  nextCursor: string | null;
 }

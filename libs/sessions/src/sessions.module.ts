@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { EnginesModule } from '@wafleet/engines';
 import { RegistryModule } from '@wafleet/registry';
+import { EventLog } from './event-log';
 import { SessionEvents } from './session-events';
 import { SessionLifecycle } from './session-lifecycle';
 import { SessionLocks } from './session-locks';
@@ -11,11 +12,11 @@ import { Session } from './session.entity';
 import { SessionsController } from './sessions.controller';
 import { SessionsService } from './sessions.service';
 
-/** Sessions over REST, the engines this replica runs for them under leases, the reconciler, and their domain events. */
+/** Sessions over REST, the engines this replica runs for them under leases, the reconciler, and their event log. */
 @Module({
   imports: [TypeOrmModule.forFeature([Session]), EnginesModule, RegistryModule],
   controllers: [SessionsController],
-  providers: [SessionEvents, SessionLocks, SessionRuntime, SessionReconciler, SessionLifecycle, SessionsService],
-  exports: [SessionEvents, SessionsService],
+  providers: [SessionEvents, EventLog, SessionLocks, SessionRuntime, SessionReconciler, SessionLifecycle, SessionsService],
+  exports: [SessionEvents, EventLog, SessionsService],
 })
 export class SessionsModule {}

@@ -6,7 +6,9 @@ import { SessionPlacement } from '@wafleet/registry';
 import { Bus, BusTimeoutError, BusUnknownInstanceError, SyncUnavailableError } from '@wafleet/sync';
 import { randomUUID } from 'node:crypto';
 import { QueryFailedError, Repository } from 'typeorm';
+import { EventLog } from './event-log';
 import { parsePhoneNumber } from './phone-number';
+import type { SessionEvent } from './session-events';
 import { FIRST_QR_WAIT_MS, SessionLifecycle } from './session-lifecycle';
 import { Session } from './session.entity';
 import { toSessionView, type SessionView } from './session.view';
@@ -51,6 +53,7 @@ export class SessionsService implements OnModuleInit {
     private readonly bus: Bus,
     private readonly config: AppConfig,
     private readonly placement: SessionPlacement,
+    private readonly log: EventLog,
   ) {}
 
   onModuleInit(): void {
@@ -88,6 +91,22 @@ export class SessionsService implements OnModuleInit {
 
   async get(tenantId: string, idOrName: string): Promise<SessionView> {
     return toSessionView(await this.find(tenantId, idOrName));
+  }
+
+  /**
+   * A page of the session's event log after `afterSeq`, oldest first; `nextCursor` is the last `seq`
+   * shown (pass it as `after`), null once the log is read to its end.
+   * @param cursor a `nextCursor` this route returned; it wins over `afterSeq`
+   */
+  async events(tenantId: string, idOrName: string, afterSeq: number, limit: number, cursor?: string): Promise<Page<SessionEvent>> {
+    const session = await this.find(tenantId, idOrName);
+    const after = cursor === undefined ? afterSeq : Number(cursor);
+    if (!/^\d{1,16}$/.test(cursor ?? '0') || !Number.isSafeInteger(after)) {
+      throw new ValidationFailedError([{ field: 'cursor', problems: ['cursor is not one this API returned'] }]);
+    }
+    const rows = await this.log.replay(tenantId, session.id, after, limit + 1);
+    const shown = rows.slice(0, limit);
+    return { data: shown, nextCursor: rows.length > limit ? String(shown[shown.length - 1]!.seq) : null };
   }
 
   /** Starts the engine (a QR follows when the session is not linked); a running session is left as it is. */

@@ -6,3 +6,4 @@ export { Bus, Cache, Cluster, Counters, Lock, PubSub, Rendezvous } from './sync.
 export type { CommandHandler, InstanceInfo, MessageHandler, TakeResult } from './sync.ports';
 export { BusPayloadTooLargeError, BusRemoteError, BusTimeoutError, BusUnknownInstanceError, SyncUnavailableError } from './sync.errors';
 export { SCRIPTS as REDIS_SCRIPTS } from './redis/scripts.redis';
+export { redisConnectionOptions } from './redis/connections.redis';

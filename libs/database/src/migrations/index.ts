@@ -1,6 +1,12 @@
 import { TenantsAndApiKeys1763848800000 } from './1763848800000-tenants-and-api-keys';
 import { SessionsAndAuthState1763900000000 } from './1763900000000-sessions-and-auth-state';
 import { SessionHandoffs1764000000000 } from './1764000000000-session-handoffs';
+import { SessionEvents1764100000000 } from './1764100000000-session-events';
 
 /** Every migration, oldest first. The same list runs on PGlite and PostgreSQL. */
-export const MIGRATIONS = [TenantsAndApiKeys1763848800000, SessionsAndAuthState1763900000000, SessionHandoffs1764000000000];
+export const MIGRATIONS = [
+  TenantsAndApiKeys1763848800000,
+  SessionsAndAuthState1763900000000,
+  SessionHandoffs1764000000000,
+  SessionEvents1764100000000,
+];

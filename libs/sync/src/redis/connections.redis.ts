@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { Redis, RedisOptions, ReplyError } from 'ioredis';
 import { SyncUnavailableError } from '../sync.errors';
 import { SyncMetrics } from '../sync.metrics';
+import type { SyncConfig } from '@wafleet/config';
 import type { SyncModuleOptions } from '../sync.options';
 
 const RECONNECT_CAP_MS = 2000;
@@ -41,7 +42,7 @@ export class RedisConnections {
 
   /** Connects all three; an unreachable Redis leaves them reconnecting in the background. */
   static async open(options: SyncModuleOptions, metrics: SyncMetrics): Promise<RedisConnections> {
-    const make = (role: string) => new Redis(connectionOptions(options, `${options.instanceId}:${role}`));
+    const make = (role: string) => new Redis(redisConnectionOptions(options, `${options.instanceId}:${role}`));
     const connections = new RedisConnections(make('command'), make('publish'), make('subscribe'), options.keyPrefix, metrics);
     metrics.degraded.set(1);
     const results = await Promise.allSettled(connections.all().map((connection) => connection.connect()));
@@ -147,7 +148,12 @@ export class RedisConnections {
   }
 }
 
-function connectionOptions(options: SyncModuleOptions, name: string): RedisOptions {
+/**
+ * How wafleet connects to Redis (URL, credentials, Sentinel, timeouts, capped reconnect backoff), failing
+ * fast: no offline queue, no retries, no resubscribing. Other Redis clients (the Socket.IO adapter)
+ * start from these and change what they must.
+ */
+export function redisConnectionOptions(options: SyncConfig, name: string): RedisOptions {
   const url = new URL(options.redisUrl);
   const common: RedisOptions = {
     connectionName: name,
