@@ -150,7 +150,18 @@ describe('wa-sim: messages an unmodified Baileys client sends', () => {
     expect(await call('GET', `/recipients/${recipient}/messages`)).toEqual({
       status: 200,
       body: {
-        data: [{ id: sent!.key.id, to: jid(recipient), from: `${SENDER}:1@s.whatsapp.net`, type: 'text', at: expect.any(Number), copies: 1, text: 'yes' }],
+        data: [
+          {
+            id: sent!.key.id,
+            to: jid(recipient),
+            from: `${SENDER}:1@s.whatsapp.net`,
+            type: 'text',
+            at: expect.any(Number),
+            copies: 1,
+            text: 'yes',
+            content: { kind: 'text', text: 'yes' },
+          },
+        ],
       },
     });
     expect((await call('GET', '/stats')).body.messagesByRecipient[jid(recipient)]).toBe(1);
