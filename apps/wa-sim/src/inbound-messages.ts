@@ -1,10 +1,20 @@
-import type { BinaryNode } from 'baileys';
+import { getBinaryNodeChild, getBinaryNodeChildren, proto, type BinaryNode } from 'baileys';
 import type { LinkedDevice } from './accounts';
 import { Inboxes, view, type InboxEntry, type InboxMessage } from './inbox';
 import { hostImage, type InboundImage } from './inbound-media';
 import type { MediaServer } from './media-server';
 import { SenderPhones } from './sender-phones';
 import type { SimConnection } from './sim-connection';
+import { WaSimError } from './wa-sim.errors';
+
+/** What the sender does to an earlier message: react to it, or (its own) edit or revoke it. */
+export type MessageAction =
+  | { type: 'reaction'; target: string; emoji: string }
+  | { type: 'edit'; target: string; text: string }
+  | { type: 'revoke'; target: string };
+
+/** The stanza `edit` attribute WhatsApp puts on an edit (1) and on a sender's revoke (7). */
+const EDIT_ATTR: Partial<Record<string, string>> = { edit: '1', revoke: '7' };
 
 /** The logged-in connection of an account and the linked device it speaks for. */
 export interface LiveDevice {
@@ -42,6 +52,42 @@ export class InboundMessages {
     return this.accept(phone, { from, type: 'image', text: image.caption ?? '', message: { imageMessage } });
   }
 
+  /**
+   * Phone `from` reacts to, edits or revokes message `target` in its chat with account `phone`. A
+   * reaction may target any message; an edit or revoke only one `from` sent, as WhatsApp allows.
+   * @throws WaSimError 404 `unknown_message` for an edit or revoke of a message `from` did not send
+   */
+  async acceptAction(phone: string, from: string, action: MessageAction): Promise<InboxMessage> {
+    const targeted = this.inboxes.find(phone, action.target);
+    const sendersOwn = targeted?.from === from;
+    if (action.type !== 'reaction' && !sendersOwn) {
+      throw new WaSimError('unknown_message', 404, `${from} sent ${phone} no message ${action.target} to ${action.type}`);
+    }
+    // Keys inside a message are the sender's view: the chat is the account, `fromMe` the sender's own message.
+    const key = { remoteJid: `${phone}@s.whatsapp.net`, fromMe: sendersOwn, id: action.target };
+    const { Type } = proto.Message.ProtocolMessage;
+    switch (action.type) {
+      case 'reaction':
+        return this.accept(phone, {
+          from,
+          type: 'reaction',
+          text: action.emoji,
+          target: action.target,
+          message: { reactionMessage: { key, text: action.emoji, senderTimestampMs: Date.now() } },
+        });
+      case 'edit':
+        return this.accept(phone, {
+          from,
+          type: 'edit',
+          text: action.text,
+          target: action.target,
+          message: { protocolMessage: { key, type: Type.MESSAGE_EDIT, editedMessage: { conversation: action.text }, timestampMs: Date.now() } },
+        });
+      case 'revoke':
+        return this.accept(phone, { from, type: 'revoke', text: '', target: action.target, message: { protocolMessage: { key, type: Type.REVOKE } } });
+    }
+  }
+
   /** Sends the live connection of `phone` whatever it has not had yet; call on login and on key uploads. */
   flush(phone: string): Promise<void> {
     const next = (this.queues.get(phone) ?? Promise.resolve())
@@ -60,7 +106,14 @@ export class InboundMessages {
     const phone = String(connection.payload?.username ?? '');
     const id = node.attrs.id;
     if (!phone || !id) return;
-    if (node.tag === 'receipt' && node.attrs.type !== 'retry') this.inboxes.acknowledge(phone, id);
+    if (node.tag === 'receipt' && node.attrs.type !== 'retry') {
+      // One receipt may cover several messages: the first id in attrs, the rest in list/item.
+      const ids = [id, ...getBinaryNodeChildren(getBinaryNodeChild(node, 'list'), 'item').map((item) => item.attrs.id ?? '')];
+      for (const each of ids) this.inboxes.acknowledge(phone, each);
+      if (node.attrs.type === 'read' || node.attrs.type === 'read-self') {
+        this.log({ event: 'read', phone, ids: this.inboxes.markRead(phone, ids) });
+      }
+    }
     if (node.tag === 'ack' && node.attrs.class === 'message' && !node.attrs.error) this.inboxes.acknowledge(phone, id);
   }
 
@@ -92,10 +145,12 @@ export class InboundMessages {
   private async seal(phone: string, entry: InboxEntry, device: LinkedDevice): Promise<BinaryNode> {
     const deviceJid = `${phone}:${device.device}@s.whatsapp.net`;
     const { type, ciphertext } = await this.senders.seal(entry.from, deviceJid, device, entry.message);
-    const media: Record<string, string> = entry.type === 'text' ? {} : { mediatype: entry.type };
+    const media: Record<string, string> = entry.type === 'image' ? { mediatype: entry.type } : {};
+    const stanzaType = entry.type === 'image' ? 'media' : entry.type === 'reaction' ? 'reaction' : 'text';
+    const edit = EDIT_ATTR[entry.type];
     const stanza: BinaryNode = {
       tag: 'message',
-      attrs: { from: `${entry.from}@s.whatsapp.net`, id: entry.id, type: entry.type === 'text' ? 'text' : 'media', t: String(entry.t) },
+      attrs: { from: `${entry.from}@s.whatsapp.net`, id: entry.id, type: stanzaType, t: String(entry.t), ...(edit ? { edit } : {}) },
       content: [{ tag: 'enc', attrs: { v: '2', type, ...media }, content: ciphertext }],
     };
     entry.sealed = { device: device.device, stanza };

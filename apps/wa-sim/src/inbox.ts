@@ -12,14 +12,19 @@ export interface InboxMessage {
   id: string;
   /** The sender's phone number. */
   from: string;
-  type: 'text' | 'image';
-  /** The text, or an image's caption ('' without one). */
+  /** `reaction`, `edit` and `revoke` act on the message `target` names. */
+  type: 'text' | 'image' | 'reaction' | 'edit' | 'revoke';
+  /** The text, an image's caption ('' without one), a reaction's emoji or an edit's new text. */
   text: string;
+  /** For a reaction, edit or revoke: the id of the message it acts on. */
+  target?: string;
   /** Unix seconds at which the sim accepted it; every delivery carries this time. */
   t: number;
   status: InboxStatus;
   /** How many times it was sent to a device: more than 1 is a redelivery. */
   deliveries: number;
+  /** Unix seconds at which the account's device sent a read receipt for it; absent until then. */
+  readAt?: number;
 }
 
 export interface InboxEntry extends InboxMessage {
@@ -33,7 +38,7 @@ export interface InboxEntry extends InboxMessage {
 export class Inboxes {
   private readonly byPhone = new Map<string, InboxEntry[]>();
 
-  add(phone: string, content: Pick<InboxEntry, 'from' | 'type' | 'text' | 'message'>, now = new Date()): InboxEntry {
+  add(phone: string, content: Pick<InboxEntry, 'from' | 'type' | 'text' | 'message' | 'target'>, now = new Date()): InboxEntry {
     const entry: InboxEntry = {
       id: randomBytes(10).toString('hex').toUpperCase(),
       ...content,
@@ -64,11 +69,22 @@ export class Inboxes {
     return entry !== undefined;
   }
 
+  /** A read receipt: the device's user opened these messages. @returns the ids that were this account's */
+  markRead(phone: string, ids: string[], now = new Date()): string[] {
+    const read = (this.byPhone.get(phone) ?? []).filter((entry) => ids.includes(entry.id));
+    for (const entry of read) entry.readAt ??= Math.floor(now.getTime() / 1000);
+    return read.map((entry) => entry.id);
+  }
+
+  find(phone: string, id: string): InboxEntry | undefined {
+    return this.byPhone.get(phone)?.find((entry) => entry.id === id);
+  }
+
   list(phone: string): InboxMessage[] {
     return (this.byPhone.get(phone) ?? []).map(view);
   }
 }
 
-export function view({ id, from, type, text, t, status, deliveries }: InboxMessage): InboxMessage {
-  return { id, from, type, text, t, status, deliveries };
+export function view({ id, from, type, text, target, t, status, deliveries, readAt }: InboxMessage): InboxMessage {
+  return { id, from, type, text, ...(target ? { target } : {}), t, status, deliveries, ...(readAt ? { readAt } : {}) };
 }

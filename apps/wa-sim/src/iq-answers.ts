@@ -8,6 +8,7 @@ import { firstChildTag, iqResult, uploadedPreKeyCount } from './stanzas';
  * result, which is all Baileys needs to carry on; `device` is undefined while registering.
  */
 export function answerIq(iq: BinaryNode, device: LinkedDevice | undefined): BinaryNode {
+  if (iq.attrs.xmlns === 'privacy' && iq.attrs.type === 'get') return privacySettings(iq);
   if (iq.attrs.xmlns !== 'encrypt') return iqResult(iq);
   switch (firstChildTag(iq)) {
     case 'count':
@@ -20,4 +21,15 @@ export function answerIq(iq: BinaryNode, device: LinkedDevice | undefined): Bina
       if (device) device.keyBundle = foldKeyUpload(device.keyBundle, iq);
       return iqResult(iq);
   }
+}
+
+/**
+ * Every account shares read receipts with everyone, WhatsApp's default: Baileys reads this before it
+ * marks messages read, and sends `read` receipts (not `read-self`) only when it says `all`.
+ */
+function privacySettings(iq: BinaryNode): BinaryNode {
+  const categories: Record<string, string> = { readreceipts: 'all', last: 'all', online: 'all', profile: 'all', status: 'all', groupadd: 'all' };
+  return iqResult(iq, [
+    { tag: 'privacy', attrs: {}, content: Object.entries(categories).map(([name, value]) => ({ tag: 'category', attrs: { name, value } })) },
+  ]);
 }

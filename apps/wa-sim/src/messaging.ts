@@ -1,11 +1,11 @@
 import type { BinaryNode } from 'baileys';
-import { getBinaryNodeChild } from 'baileys';
+import { getBinaryNodeChild, jidDecode } from 'baileys';
 import type { AccountRegistry } from './accounts';
 import { MediaServer, type MediaServerOptions } from './media-server';
 import { OutgoingMessages, type OutgoingMessagesOptions, type SentMessage } from './outgoing-messages';
 import { answerRecipientIq } from './recipient-iqs';
 import type { SimConnection } from './sim-connection';
-import { VirtualPhones, type RecipientFailure } from './virtual-phones';
+import { VirtualPhones, type Chatstate, type RecipientFailure } from './virtual-phones';
 
 export type MessagingOptions = OutgoingMessagesOptions & MediaServerOptions;
 
@@ -17,6 +17,8 @@ export class Messaging {
   readonly phones: VirtualPhones;
   readonly media: MediaServer;
   private readonly outgoing: OutgoingMessages;
+  /** The last `presence` each account set (`available`, `unavailable`). */
+  private readonly presences = new Map<string, string>();
 
   constructor(
     private readonly accounts: AccountRegistry,
@@ -26,7 +28,7 @@ export class Messaging {
   ) {
     this.phones = new VirtualPhones((phone) => accounts.find(phone)?.lid);
     this.media = new MediaServer(options);
-    this.outgoing = new OutgoingMessages(this.phones, deliver, options, log);
+    this.outgoing = new OutgoingMessages(this.phones, this.media, deliver, options, log);
   }
 
   start(host: string): Promise<void> {
@@ -51,6 +53,36 @@ export class Messaging {
     const account = this.accounts.find(phone);
     if (!payload || payload.devicePairingData || !account) return undefined;
     return this.outgoing.accept({ phone, device: payload.device ?? 0, lid: account.lid }, node);
+  }
+
+  /**
+   * Takes a client's `chatstate` (typing in one chat) or `presence` (online for everyone). WhatsApp
+   * answers neither; the sim keeps them for the control API. @returns whether the node was one of them
+   */
+  acceptPresence(connection: SimConnection, node: BinaryNode): boolean {
+    if (node.tag !== 'chatstate' && node.tag !== 'presence') return false;
+    const phone = String(connection.payload?.username ?? '');
+    if (!phone || connection.payload?.devicePairingData) return true;
+    if (node.tag === 'presence') {
+      this.presences.set(phone, node.attrs.type ?? 'available');
+      return true;
+    }
+    const decoded = node.attrs.to ? jidDecode(node.attrs.to) : undefined;
+    const target = decoded ? this.phones.resolve(decoded.user, decoded.server) : undefined;
+    const child = Array.isArray(node.content) ? node.content[0] : undefined;
+    if (!target || (child?.tag !== 'composing' && child?.tag !== 'paused')) return true;
+    const state = child.tag === 'composing' && child.attrs.media === 'audio' ? 'recording' : child.tag;
+    target.chatstates.push({ from: phone, state, at: Date.now() });
+    return true;
+  }
+
+  chatstatesTo(phone: string): Chatstate[] {
+    return [...(this.phones.find(phone)?.chatstates ?? [])];
+  }
+
+  /** The last presence the account set, if it set one. */
+  presenceOf(phone: string): string | undefined {
+    return this.presences.get(phone);
   }
 
   messagesTo(phone: string): SentMessage[] {

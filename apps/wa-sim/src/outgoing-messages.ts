@@ -1,4 +1,6 @@
 import { getBinaryNodeChild, getBinaryNodeChildren, jidDecode, type BinaryNode, type proto } from 'baileys';
+import { decodeContent, headlineOf, type DecodedContent } from './decoded-content';
+import type { MediaServer } from './media-server';
 import { decryptFor, type VirtualPhone, type VirtualPhones } from './virtual-phones';
 
 /** A message the sim took from a client for one recipient, once per message id. */
@@ -20,6 +22,10 @@ export interface SentMessage {
   message?: proto.IMessage;
   /** The text or caption of `message`, when it has one. */
   text?: string;
+  /** What the recipient's phone makes of `message`, media fetched and decrypted; set with `message`. */
+  content?: DecodedContent;
+  /** The stanza's `edit` attribute: `1` an edit, `7` a revoke by the sender, `8` by a group admin. */
+  edit?: string;
 }
 
 /** The client that sent a message stanza, as the sim knows it from its login. */
@@ -54,6 +60,8 @@ export class OutgoingMessages {
 
   constructor(
     private readonly phones: VirtualPhones,
+    /** Where media messages' files are: the recipient fetches and decrypts each one, as a phone would. */
+    private readonly media: MediaServer,
     /** Sends a receipt to whichever connection of `phone` is live by then; the sim drops it if none is. */
     private readonly deliver: (phone: string, node: BinaryNode) => Promise<void>,
     options: OutgoingMessagesOptions = {},
@@ -104,6 +112,7 @@ export class OutgoingMessages {
       from: `${sender.phone}:${sender.device}@s.whatsapp.net`,
       type: node.attrs.type ?? 'text',
       mediaType: enc?.attrs.mediatype,
+      ...(node.attrs.edit ? { edit: node.attrs.edit } : {}),
       at: Date.now(),
       copies: 0,
     };
@@ -111,11 +120,15 @@ export class OutgoingMessages {
     messages.set(sent.id, sent);
     // Every copy is decrypted, even a resend, or the recipient's ratchet would fall behind the sender's.
     if (enc) {
-      void decryptFor(target, `${sender.lid}:${sender.device}@lid`, enc).then((message) => {
-        if (!message || sent.message) return;
-        sent.message = message;
-        sent.text = textOf(message);
-      });
+      void decryptFor(target, `${sender.lid}:${sender.device}@lid`, enc)
+        .then(async (message) => {
+          if (!message || sent.message) return;
+          const content = await decodeContent(message, this.media);
+          if (sent.message) return;
+          // Set together, so whoever sees `message` sees everything the phone read from it.
+          Object.assign(sent, { message, content, text: headlineOf(content) });
+        })
+        .catch((err: unknown) => this.log({ event: 'decode-failed', id: sent.id, err: String(err) }));
     }
   }
 
@@ -170,17 +183,6 @@ function mediaTypeOf(node: BinaryNode): string | undefined {
   const participants = getBinaryNodeChildren(getBinaryNodeChild(node, 'participants'), 'to');
   const enc = participants.length ? getBinaryNodeChild(participants[0], 'enc') : getBinaryNodeChild(node, 'enc');
   return enc?.attrs.mediatype;
-}
-
-function textOf(message: proto.IMessage): string | undefined {
-  return (
-    message.conversation ??
-    message.extendedTextMessage?.text ??
-    message.imageMessage?.caption ??
-    message.videoMessage?.caption ??
-    message.documentMessage?.caption ??
-    undefined
-  );
 }
 
 function now(): string {

@@ -22,6 +22,15 @@ export type RecipientFailure =
   /** The server takes messages but the phone never confirms them: an `ack`, and no receipt. */
   | { mode: 'offline' };
 
+/** A "typing…" indicator a client sent this phone: `recording` is composing with `media=audio`. */
+export interface Chatstate {
+  /** The sending account's phone number. */
+  from: string;
+  state: 'composing' | 'recording' | 'paused';
+  /** ms since the epoch */
+  at: number;
+}
+
 /**
  * The phone (device 0) of a number someone sends to: its Signal identity, signed pre-key and one-time
  * pre-keys, and a Signal repository holding the sessions senders open to it, so the sim can read what
@@ -35,6 +44,8 @@ export interface VirtualPhone {
   keys: SignalKeyStore;
   nextPreKeyId: number;
   failure?: RecipientFailure;
+  /** Typing indicators sent to it, oldest first. */
+  chatstates: Chatstate[];
   /** Decryptions run one at a time: ratchet state is read and written per message. */
   decrypting: Promise<unknown>;
 }
@@ -94,7 +105,7 @@ function createPhone(phone: string, lid: string): VirtualPhone {
   const keys = addTransactionCapability(plain, SILENT, { maxCommitRetries: 1, delayBetweenTriesMs: 0 });
   const creds = initAuthCreds();
   const repository = DEFAULT_CONNECTION_CONFIG.makeSignalRepository({ creds, keys }, SILENT);
-  return { phone, lid, creds, repository, keys, nextPreKeyId: 1, decrypting: Promise.resolve() };
+  return { phone, lid, creds, repository, keys, nextPreKeyId: 1, chatstates: [], decrypting: Promise.resolve() };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { invalidField, WaSimError } from './wa-sim.errors';
+import type { MessageAction } from './inbound-messages';
 import type { RecipientFailure } from './virtual-phones';
 import type { WaSimServer } from './wa-sim.server';
 
@@ -16,6 +17,8 @@ type Sim = Pick<
   | 'logoutDevice'
   | 'deliverMessage'
   | 'deliverImage'
+  | 'deliverAction'
+  | 'chatstatesTo'
   | 'inbox'
   | 'listAccounts'
   | 'stats'
@@ -37,7 +40,14 @@ type Sim = Pick<
  *   `{ "mode": "offline" }` its messages are acked but never delivered, read or played.
  * - `DELETE /recipients/:phone/fail` makes it answer normally again.
  * - `GET /recipients/:phone/messages` lists what it was sent, one entry per message id:
- *   `{ data: [{ id, to, from, type, mediaType?, at, copies, text? }] }`.
+ *   `{ data: [{ id, to, from, type, mediaType?, edit?, at, copies, text?, content? }] }`, `content` being
+ *   what its phone decrypted (see DecodedContent: kind, text, media fetched and decrypted, location,
+ *   contact, reaction/edit/revoke target, quoted id, mentions).
+ * - `GET /recipients/:phone/chatstates` lists the typing indicators it was sent: `{ data: [{ from, state, at }] }`.
+ *
+ * Other phones write to an account with `POST /accounts/:phone/messages` and `{ from, … }` plus one of:
+ * `text`; `image` (base64) with `caption?`, `mimetype?`; `reaction: { target, emoji }`;
+ * `edit: { target, text }`; `revoke: { target }` (edit and revoke only of a message `from` sent).
  *
  * `GET /media/certificate` answers `{ certificate }`: the PEM a client out of process trusts to upload
  * media (`fetchAgent: new https.Agent({ ca: certificate })`); the media host itself comes in `media_conn`.
@@ -62,7 +72,7 @@ export class WaSimController {
   private async route(req: IncomingMessage): Promise<unknown> {
     const path = new URL(req.url ?? '/', 'http://sim').pathname;
     const logout = /^\/accounts\/([^/]+)\/logout$/.exec(path);
-    const recipient = /^\/recipients\/([^/]+)\/(fail|messages)$/.exec(path);
+    const recipient = /^\/recipients\/([^/]+)\/(fail|messages|chatstates)$/.exec(path);
     if (recipient) return this.routeRecipient(req, decodeURIComponent(recipient[1]!), recipient[2]!);
     const messages = /^\/accounts\/([^/]+)\/messages$/.exec(path);
     const inbox = /^\/accounts\/([^/]+)\/inbox$/.exec(path);
@@ -93,6 +103,8 @@ export class WaSimController {
       const phone = decodeURIComponent(messages[1]!);
       const { from, text, image, caption, mimetype } = body;
       if (typeof from !== 'string' || !PHONE.test(from)) throw invalidField('from', 'a string of 5 to 20 digits');
+      const action = parseAction(body);
+      if (action) return this.sim.deliverAction(phone, { from, action });
       if (image === undefined) {
         if (typeof text !== 'string' || text.length === 0) throw invalidField('text', 'a non-empty string');
         return this.sim.deliverMessage(phone, { from, text });
@@ -114,11 +126,12 @@ export class WaSimController {
 
   private async routeRecipient(req: IncomingMessage, phone: string, action: string): Promise<unknown> {
     const route = `${req.method} ${action}`;
-    if (!['POST fail', 'DELETE fail', 'GET messages'].includes(route)) throw notFound(req.method, `/recipients/${phone}/${action}`);
+    if (!['POST fail', 'DELETE fail', 'GET messages', 'GET chatstates'].includes(route)) throw notFound(req.method, `/recipients/${phone}/${action}`);
     if (!PHONE.test(phone)) throw new WaSimError('invalid_phone', 400, `"${phone}" is not a phone number of 5 to 20 digits`);
     if (route === 'GET messages') {
       return { data: this.sim.messagesTo(phone).map(({ message: _content, ...summary }) => summary) };
     }
+    if (route === 'GET chatstates') return { data: this.sim.chatstatesTo(phone) };
     if (route === 'DELETE fail') {
       this.sim.clearRecipientFailure(phone);
       return { phone, failure: null };
@@ -128,6 +141,29 @@ export class WaSimController {
     this.sim.failRecipient(phone, failure);
     return { phone, failure };
   }
+}
+
+/** A reaction, edit or revoke in a message body; undefined when the body holds none. */
+function parseAction(body: Record<string, unknown>): MessageAction | undefined {
+  const given = (['reaction', 'edit', 'revoke'] as const).filter((field) => body[field] !== undefined);
+  if (given.length === 0) return undefined;
+  if (given.length > 1 || body.text !== undefined || body.image !== undefined) {
+    throw invalidField(given[0]!, 'the only content of the message (no text, image or other action beside it)');
+  }
+  const field = given[0]!;
+  const value = body[field];
+  if (typeof value !== 'object' || value === null) throw invalidField(field, 'an object');
+  const { target, emoji, text } = value as Record<string, unknown>;
+  if (typeof target !== 'string' || target.length === 0) throw invalidField(`${field}.target`, 'a message id');
+  if (field === 'reaction') {
+    if (typeof emoji !== 'string') throw invalidField('reaction.emoji', "a string ('' removes the reaction)");
+    return { type: 'reaction', target, emoji };
+  }
+  if (field === 'edit') {
+    if (typeof text !== 'string' || text.length === 0) throw invalidField('edit.text', 'a non-empty string');
+    return { type: 'edit', target, text };
+  }
+  return { type: 'revoke', target };
 }
 
 function parseFailure(body: Record<string, unknown>): RecipientFailure {

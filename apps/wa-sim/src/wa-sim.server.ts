@@ -5,7 +5,7 @@ import { WebSocketServer } from 'ws';
 import { AccountRegistry, type Account } from './accounts';
 import { CompanionLinking, type PairedDevice } from './companion-linking';
 import type { InboundImage } from './inbound-media';
-import { InboundMessages, type LiveDevice } from './inbound-messages';
+import { InboundMessages, type LiveDevice, type MessageAction } from './inbound-messages';
 import type { InboxMessage } from './inbox';
 import { answerIq } from './iq-answers';
 import { LiveConnections } from './live-connections';
@@ -15,7 +15,7 @@ import { PendingReplies } from './pending-replies';
 import { createServerIdentity, type ServerIdentity } from './server-identity';
 import { SimConnection, type ConnectionEvents } from './sim-connection';
 import { connectionReplaced, deviceRemoved, loginFailure, loginSuccess, offlineDelivered, streamError } from './stanzas';
-import type { RecipientFailure } from './virtual-phones';
+import type { Chatstate, RecipientFailure } from './virtual-phones';
 import { WaSimController } from './wa-sim.controller';
 import { unknownAccount, WaSimError } from './wa-sim.errors';
 import type { AccountSummary, WaSimOptions, WaSimStats } from './wa-sim.types';
@@ -100,17 +100,26 @@ export class WaSimServer implements ConnectionEvents {
   }
 
   listAccounts(): AccountSummary[] {
-    return this.accounts.list().map((account) => ({
-      phone: account.phone,
-      devices: [...account.devices.keys()],
-      live: this.live.count(account.phone),
-      conflicts: account.conflicts,
-    }));
+    return this.accounts.list().map((account) => {
+      const presence = this.messaging.presenceOf(account.phone);
+      return {
+        phone: account.phone,
+        devices: [...account.devices.keys()],
+        live: this.live.count(account.phone),
+        conflicts: account.conflicts,
+        ...(presence ? { presence } : {}),
+      };
+    });
   }
 
   /** Messages the sim took for `phone`, one per message id, in the order they first arrived. */
   messagesTo(phone: string): SentMessage[] {
     return this.messaging.messagesTo(phone);
+  }
+
+  /** Typing indicators clients sent to `phone`, oldest first. */
+  chatstatesTo(phone: string): Chatstate[] {
+    return this.messaging.chatstatesTo(phone);
   }
 
   /** Until cleared, messages to `phone` are refused (`error`) or never confirmed (`offline`). */
@@ -168,6 +177,15 @@ export class WaSimServer implements ConnectionEvents {
   async deliverImage(phone: string, message: { from: string; image: InboundImage }): Promise<InboxMessage> {
     if (!this.accounts.find(phone)) throw unknownAccount(phone);
     return this.inbound.acceptImage(phone, message.from, message.image);
+  }
+
+  /**
+   * Phone `from` reacts to, edits or revokes an earlier message in its chat with account `phone`,
+   * delivered as {@link deliverMessage} is. Edits and revokes apply only to messages `from` sent.
+   */
+  async deliverAction(phone: string, message: { from: string; action: MessageAction }): Promise<InboxMessage> {
+    if (!this.accounts.find(phone)) throw unknownAccount(phone);
+    return this.inbound.acceptAction(phone, message.from, message.action);
   }
 
   /** Every message sent to `phone`, oldest first, with its delivery status. */
@@ -228,6 +246,7 @@ export class WaSimServer implements ConnectionEvents {
       connection.send(ack).catch((err: unknown) => this.log({ event: 'send-failed', connection: connection.id, err: String(err) }));
       return;
     }
+    if (this.messaging.acceptPresence(connection, node)) return;
     if (node.tag !== 'iq') {
       this.inbound.onAcknowledgement(connection, node);
       return;

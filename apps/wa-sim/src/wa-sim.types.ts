@@ -41,4 +41,6 @@ export interface AccountSummary {
   /** Logged-in connections of this account: 0 or 1, as WhatsApp keeps one per account. */
   live: number;
   conflicts: number;
+  /** The last `presence` a client of the account set (`available`, `unavailable`); absent until one did. */
+  presence?: string;
 }

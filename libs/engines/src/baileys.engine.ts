@@ -1,10 +1,14 @@
+import { Agent } from 'node:https';
 import makeWASocket, { DisconnectReason, type AuthenticationState, type SignalKeyStore, type WASocket } from 'baileys';
 import pino from 'pino';
 import type { DataSource } from 'typeorm';
 import { StaleEpochError } from './auth-state.errors';
 import { AuthStateStore } from './auth-state.store';
-import { Engine, type EngineCloseReason } from './engine';
-import { EngineNotRegisteringError } from './engine.errors';
+import { BaileysMessaging } from './baileys-messaging';
+import { Engine, type DownloadedMedia, type EngineCloseReason } from './engine';
+import { EngineNotConnectedError, EngineNotRegisteringError } from './engine.errors';
+import type { MediaDescriptor } from './inbound-message';
+import type { MessageKey, OutgoingMessage, PresenceState, SentMessage } from './outgoing-message';
 import { ReconnectPolicy, type ReconnectOptions } from './reconnect-policy';
 
 /** The logger shape Baileys needs; a pino logger fits. */
@@ -32,6 +36,11 @@ export interface BaileysEngineOptions {
   /** How often to ping WhatsApp; silence for this long plus 5 s counts as a lost connection. @default Baileys' (30 s) */
   keepAliveMs?: number;
   reconnect?: ReconnectOptions;
+  /**
+   * PEM certificate(s) the media hosts' TLS must chain to, instead of the system's CAs: wa-sim's media
+   * host (`WaSimServer.mediaCertificate()`) presents a self-signed one. @default the system's CAs
+   */
+  mediaCertificate?: string;
 }
 
 /**
@@ -46,11 +55,14 @@ export interface BaileysEngineOptions {
 export class BaileysEngine extends Engine {
   private readonly store: AuthStateStore;
   private readonly logger: EngineLogger;
+  private readonly messaging: BaileysMessaging;
   private policy: ReconnectPolicy;
   private auth?: AuthenticationState;
   private socket?: WASocket;
   /** The current socket has shown a QR: it is registering, and may ask for a pairing code instead. */
   private registering = false;
+  /** The current socket has logged in (`open`) and not closed since: messages can go. */
+  private loggedIn = false;
   private reconnectTimer?: NodeJS.Timeout;
   private running = false;
   private closing?: Promise<void>;
@@ -68,6 +80,8 @@ export class BaileysEngine extends Engine {
     this.store = new AuthStateStore(options.dataSource, options.sessionId, options.epoch);
     this.logger = (options.logger ?? pino({ level: 'silent' })).child({ sessionId: options.sessionId });
     this.policy = new ReconnectPolicy(options.reconnect);
+    const mediaAgent = options.mediaCertificate ? new Agent({ ca: options.mediaCertificate }) : undefined;
+    this.messaging = new BaileysMessaging(this, options.sessionId, this.logger, mediaAgent);
   }
 
   async start(): Promise<void> {
@@ -118,6 +132,38 @@ export class BaileysEngine extends Engine {
     return code;
   }
 
+  async send(message: OutgoingMessage): Promise<SentMessage> {
+    return this.messaging.send(this.connectedSocket(), message);
+  }
+
+  async edit(target: MessageKey, text: string, id?: string): Promise<SentMessage> {
+    return this.messaging.edit(this.connectedSocket(), target, text, id);
+  }
+
+  async deleteForEveryone(target: MessageKey, id?: string): Promise<SentMessage> {
+    return this.messaging.deleteForEveryone(this.connectedSocket(), target, id);
+  }
+
+  async markRead(keys: MessageKey[]): Promise<void> {
+    return this.messaging.markRead(this.connectedSocket(), keys);
+  }
+
+  async sendPresence(chat: string, state: PresenceState): Promise<void> {
+    return this.messaging.sendPresence(this.connectedSocket(), chat, state);
+  }
+
+  async downloadMedia(message: { media?: MediaDescriptor }): Promise<DownloadedMedia> {
+    return this.messaging.downloadMedia(message);
+  }
+
+  /** The logged-in socket. Calls are checked synchronously, so a caller learns at once, not after a timeout. */
+  private connectedSocket(): WASocket {
+    const socket = this.socket;
+    if (socket && this.loggedIn) return socket;
+    const state = !this.running || this.closing ? 'stopped' : this.registering ? 'registering' : 'connecting';
+    throw new EngineNotConnectedError(this.options.sessionId, state);
+  }
+
   /**
    * Asking for a pairing code sets `creds.me` to the bare number before any phone agreed. A socket that
    * finds `me` logs in instead of registering, and WhatsApp refuses that login with 401, which would read
@@ -152,9 +198,12 @@ export class BaileysEngine extends Engine {
       ...(this.options.waWebSocketUrl ? { waWebSocketUrl: this.options.waWebSocketUrl } : {}),
       ...(this.options.qrTimeoutMs ? { qrTimeout: this.options.qrTimeoutMs } : {}),
       ...(this.options.keepAliveMs ? { keepAliveIntervalMs: this.options.keepAliveMs } : {}),
+      ...(this.messaging.mediaAgent ? { fetchAgent: this.messaging.mediaAgent } : {}),
     });
     this.socket = socket;
     this.registering = false;
+    this.loggedIn = false;
+    this.messaging.listen(socket, () => socket === this.socket);
     let showedQr = false;
     socket.ev.on('creds.update', () => this.saveCreds());
     socket.ev.on('connection.update', (update) => {
@@ -167,12 +216,14 @@ export class BaileysEngine extends Engine {
       }
       if (update.connection === 'open') {
         this.registering = false;
+        this.loggedIn = true;
         this.policy.opened();
         const me = this.auth!.creds.me!;
         this.emit('open', me.name ? { id: me.id, name: me.name } : { id: me.id });
       }
       if (update.connection === 'close') {
         this.socket = undefined;
+        this.loggedIn = false;
         const code = (update.lastDisconnect?.error as { output?: { statusCode?: number } } | undefined)?.output?.statusCode;
         void this.onClose(code, showedQr);
       }
@@ -201,6 +252,7 @@ export class BaileysEngine extends Engine {
     this.reconnectTimer = undefined;
     const socket = this.socket;
     this.socket = undefined;
+    this.loggedIn = false;
     try {
       await socket?.end(undefined);
     } catch (error) {

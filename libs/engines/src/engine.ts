@@ -1,4 +1,9 @@
 import { EventEmitter } from 'node:events';
+import type { InboundMessage, MediaDescriptor, MessageStatusUpdate } from './inbound-message';
+import type { MessageKey, OutgoingMessage, PresenceState, SentMessage } from './outgoing-message';
+
+// The message types live beside this port: outgoing-message.ts (what to send, MessageKey, SentMessage,
+// PresenceState) and inbound-message.ts (InboundMessage, MediaDescriptor, MessageStatusUpdate).
 
 /**
  * Why an engine stopped talking to WhatsApp for good (until started again). Transient disconnects are
@@ -27,6 +32,19 @@ export interface EngineEvents {
   'pairing-code': [code: string];
   /** Emitted once per `start()`, whatever ended it. */
   close: [reason: EngineCloseReason];
+  /**
+   * A message that arrived while connected, including the account's own ones written on its other
+   * devices (`fromMe`), reactions, edits and deletes. Not the engine's own sends: those are `status`.
+   */
+  message: [message: InboundMessage];
+  /** How far a message this account sent has got; see MessageStatus. */
+  status: [update: MessageStatusUpdate];
+}
+
+/** Bytes of a downloaded and decrypted media file. */
+export interface DownloadedMedia {
+  data: Buffer;
+  mimetype: string;
 }
 
 /**
@@ -45,4 +63,31 @@ export abstract class Engine extends EventEmitter<EngineEvents> {
    * is after the first `qr` and before pairing; otherwise it rejects with EngineNotRegisteringError.
    */
   abstract requestPairingCode(phone: string): Promise<string>;
+
+  /**
+   * Sends `message` under the id the caller chose, and resolves once WhatsApp's server has it in hand
+   * (its receipt comes later as `status`). Sending the same id again resends the same message.
+   * @throws EngineNotConnectedError while not logged in; InvalidMessageError for a bad JID or content
+   */
+  abstract send(message: OutgoingMessage): Promise<SentMessage>;
+  /**
+   * Replaces the text (or caption) of a message this account sent. `id` names the edit itself, for
+   * idempotent retries. @default id a new message id
+   */
+  abstract edit(target: MessageKey, text: string, id?: string): Promise<SentMessage>;
+  /** Deletes a message for everyone in the chat ("revoke"). `id` as for `edit`. */
+  abstract deleteForEveryone(target: MessageKey, id?: string): Promise<SentMessage>;
+  /** Tells the senders of `keys` (messages this account received) that they were read. */
+  abstract markRead(keys: MessageKey[]): Promise<void>;
+  /**
+   * Typing, recording or paused in `chat`; or the whole account online or offline (`chat` is then
+   * ignored). @throws EngineNoPushNameError for `available`/`unavailable` before WhatsApp has told the
+   * engine the account's own display name, which presence must carry
+   */
+  abstract sendPresence(chat: string, state: PresenceState): Promise<void>;
+  /**
+   * Fetches and decrypts the media of a message, from its descriptor alone: any replica can, connected
+   * or not. @throws MediaUnavailableError when the host no longer has it or it fails its integrity check
+   */
+  abstract downloadMedia(message: { media?: MediaDescriptor }): Promise<DownloadedMedia>;
 }

@@ -12,3 +12,41 @@ export type { DisconnectAction, ReconnectOptions } from './reconnect-policy';
 export { EngineFactory } from './engine.factory';
 export type { EngineContext } from './engine.factory';
 export { EnginesModule } from './engines.module';
+export { EngineNoPushNameError, EngineNotConnectedError, InvalidMessageError, MediaUnavailableError } from './engine.errors';
+export type { DownloadedMedia } from './engine';
+export { newMessageId } from './message-id';
+export type {
+  MessageKey,
+  OutgoingAudio,
+  OutgoingContact,
+  OutgoingContent,
+  OutgoingDocument,
+  OutgoingImage,
+  OutgoingKind,
+  OutgoingLocation,
+  OutgoingMedia,
+  OutgoingMessage,
+  OutgoingReaction,
+  OutgoingSticker,
+  OutgoingText,
+  OutgoingVideo,
+  PresenceState,
+  QuotedMessage,
+  SentMessage,
+} from './outgoing-message';
+export type {
+  InboundContact,
+  InboundDelete,
+  InboundEdit,
+  InboundKind,
+  InboundLocation,
+  InboundMedia,
+  InboundMessage,
+  InboundReaction,
+  InboundText,
+  InboundUnsupported,
+  MediaDescriptor,
+  MediaType,
+  MessageStatus,
+  MessageStatusUpdate,
+} from './inbound-message';
