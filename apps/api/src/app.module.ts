@@ -5,6 +5,7 @@ import { AppConfig, ConfigModule } from '@wafleet/config';
 import { LoggingModule, MetricsModule } from '@wafleet/core';
 import { DatabaseModule } from '@wafleet/database';
 import { HealthModule } from '@wafleet/health';
+import { MessagesModule } from '@wafleet/messages';
 import { RealtimeModule } from '@wafleet/realtime';
 import { SessionsModule } from '@wafleet/sessions';
 import { SyncModule } from '@wafleet/sync';
@@ -24,6 +25,7 @@ export class AppModule {
         AuthModule,
         HealthModule,
         SessionsModule,
+        MessagesModule,
         RealtimeModule,
         ClusterModule,
       ],

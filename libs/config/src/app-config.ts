@@ -50,6 +50,7 @@ export class AppConfig {
   readonly registry: { leaseTtlMs: number; maxSessions: number; rebalancePerMinute: number };
   /** How sessions reach WhatsApp. `waWebSocketUrl` undefined means WhatsApp's own servers. */
   readonly engines: { waWebSocketUrl?: string; keepAliveMs: number };
+  readonly messages: { mediaMaxBytes: number; mediaUrlAllowPrivate: boolean };
   readonly docsEnabled: boolean;
 
   constructor(values: AppConfig) {

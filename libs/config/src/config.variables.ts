@@ -181,6 +181,22 @@ export const VARIABLES: readonly VariableSpec[] = [
     accepts: 'a whole number of milliseconds from 200 to 600000',
     parse: wholeNumber(200, 600_000),
   },
+  {
+    name: 'MEDIA_MAX_BYTES',
+    default: '16777216',
+    description:
+      'Largest media file a message may carry, fetched from a URL or given as base64 (base64 in the body is also bounded by HTTP_BODY_LIMIT_BYTES; use a URL for large files). Larger ones get 413.',
+    accepts: 'a whole number of bytes from 1024 to 104857600',
+    parse: wholeNumber(1024, 104_857_600),
+  },
+  {
+    name: 'MEDIA_URL_ALLOW_PRIVATE',
+    default: 'false',
+    description:
+      'Let media URLs point at loopback, private, link-local or cloud-metadata addresses. Off, such a URL gets 400, so the API cannot be used to reach inside your network.',
+    accepts: 'true or false',
+    parse: boolean,
+  },
   { name: 'DOCS_ENABLED', default: 'true', description: 'Serve Swagger UI at /docs and the OpenAPI document at /docs/openapi.json.', accepts: 'true or false', parse: boolean },
 ];
 

@@ -3,7 +3,9 @@ export {
   DomainError,
   ForbiddenError,
   NotFoundError,
+  PayloadTooLargeError,
   ServiceUnavailableError,
+  UnprocessableError,
   UnauthorizedError,
   ValidationFailedError,
 } from './errors/domain-error';
@@ -18,3 +20,4 @@ export { LoggingModule } from './logging/logging.module';
 export { loggerOptions, REDACTED_PATHS } from './logging/logger-options';
 export { MetricsModule } from './metrics/metrics.module';
 export { isUuid } from './http/uuid';
+export { isPublicAddress, nonPublicAddressOf } from './http/public-address';

@@ -50,3 +50,4 @@ export type {
   MessageStatus,
   MessageStatusUpdate,
 } from './inbound-message';
+export { downloadMedia } from './media-download';

@@ -8,3 +8,7 @@ export type { SessionEvent, SessionEventData, SessionEventType } from './session
 export { Session } from './session.entity';
 export type { DesiredState, SessionMe, SessionStatus } from './session.entity';
 export { parsePhoneNumber } from './phone-number';
+export { SessionRuntime } from './session-runtime';
+export type { RunningEngine } from './session-runtime';
+export { SessionNotFoundError, SessionStateError, SessionUnownedError, SessionBusyError } from './sessions.errors';
+export type { MessageEventView, MessageStatusName } from './session-events';

@@ -2,11 +2,47 @@ import { Injectable } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 import type { SessionMe, SessionStatus } from './session.entity';
 
-/** Payloads by event type, in the envelope of notes/api-conventions.md ("Events"). */
+/** Where an outgoing message has got; `received` for inbound ones. Outgoing statuses only move forward. */
+export type MessageStatusName = 'pending' | 'sent' | 'delivered' | 'read' | 'played' | 'failed' | 'received';
+
+/** A message as the API shows it (libs/messages), in the `message.*` events and over REST alike. */
+export interface MessageEventView {
+  id: string;
+  sessionId: string;
+  /** WhatsApp's id of the message. */
+  waId: string;
+  chat: string;
+  sender: string | null;
+  fromMe: boolean;
+  direction: 'in' | 'out';
+  kind: string;
+  /** The text, or the caption of media. */
+  text: string | null;
+  /** What else the kind carries: location, contact, reaction target and emoji, voice, link preview, mentions. */
+  content: Record<string, unknown>;
+  media: { mimetype: string; fileName?: string; size?: number; seconds?: number } | null;
+  quotedId: string | null;
+  status: MessageStatusName;
+  error: { code: string; message: string } | null;
+  /** When WhatsApp says it was sent (inbound) or the engine handed it over (outgoing). */
+  timestamp: string | null;
+  edited: boolean;
+  deleted: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Payloads by event type, in the envelope of notes/api-conventions.md ("Events"); docs/events.md lists them. */
 export interface SessionEventData {
   'session.status': { status: SessionStatus; me: SessionMe | null; reason?: string };
   'session.qr': { qr: string };
   'session.pairing_code': { code: string; phone: string };
+  'message.sent': MessageEventView;
+  'message.received': MessageEventView;
+  'message.status': { id: string; waId: string; chat: string; status: MessageStatusName; error?: { code: string; message: string } };
+  'message.reaction': { waId: string; chat: string; sender: string; target: { waId: string; messageId: string | null }; emoji: string };
+  'message.edited': { id: string | null; waId: string; chat: string; text: string };
+  'message.deleted': { id: string | null; waId: string; chat: string };
 }
 
 export type SessionEventType = keyof SessionEventData;

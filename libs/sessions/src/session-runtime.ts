@@ -26,6 +26,18 @@ interface RunningSession {
   qrWaiters: Set<() => void>;
 }
 
+/**
+ * An engine this replica runs, as other domains see it: the session, the epoch its owner holds (every
+ * write about the session is fenced on it) and the engine itself.
+ */
+export interface RunningEngine {
+  sessionId: string;
+  tenantId: string;
+  name: string;
+  epoch: string;
+  engine: Engine;
+}
+
 /** What a status write needs: the row, and the epoch it must still hold. */
 type StatusWriter = Pick<RunningSession, 'session' | 'epoch' | 'writes'>;
 
@@ -58,6 +70,7 @@ export class SessionRuntime implements BeforeApplicationShutdown {
   /** Launches under way, so shutdown can wait for an engine that is not in `running` yet. */
   private readonly launches = new Set<Promise<void>>();
   private shuttingDown = false;
+  private readonly attachers: ((running: RunningEngine) => void)[] = [];
 
   constructor(
     private readonly leases: SessionLeases,
@@ -76,6 +89,17 @@ export class SessionRuntime implements BeforeApplicationShutdown {
     this.shuttingDown = true;
     await Promise.allSettled([...this.launches]);
     await Promise.all([...this.running.keys()].map((id) => this.locks.run(id, () => this.halt(id))));
+  }
+
+  /** `attach` is called with every engine this replica starts from now on, before it connects. */
+  onEngine(attach: (running: RunningEngine) => void): void {
+    this.attachers.push(attach);
+  }
+
+  /** The engine running the session here, unless none is or it is closing. */
+  engineOf(sessionId: string): RunningEngine | undefined {
+    const run = this.running.get(sessionId);
+    return run && !run.closing ? toRunningEngine(run) : undefined;
   }
 
   runningIds(): string[] {
@@ -139,6 +163,13 @@ export class SessionRuntime implements BeforeApplicationShutdown {
     this.running.set(session.id, run);
     this.leases.hold(session.id, epoch, (loss) => this.abandon(run, loss));
     this.watch(run, markClosed);
+    for (const attach of this.attachers) {
+      try {
+        attach(toRunningEngine(run));
+      } catch (error) {
+        this.logger.error({ err: error, sessionId: session.id }, 'attaching to an engine failed');
+      }
+    }
     try {
       await engine.start();
     } catch (error) {
@@ -305,4 +336,8 @@ export class SessionRuntime implements BeforeApplicationShutdown {
   private wakeQrWaiters(run: RunningSession): void {
     for (const wake of [...run.qrWaiters]) wake();
   }
+}
+
+function toRunningEngine(run: RunningSession): RunningEngine {
+  return { sessionId: run.session.id, tenantId: run.session.tenantId, name: run.session.name, epoch: run.epoch, engine: run.engine };
 }

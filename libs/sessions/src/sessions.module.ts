@@ -17,6 +17,6 @@ import { SessionsService } from './sessions.service';
   imports: [TypeOrmModule.forFeature([Session]), EnginesModule, RegistryModule],
   controllers: [SessionsController],
   providers: [SessionEvents, EventLog, SessionLocks, SessionRuntime, SessionReconciler, SessionLifecycle, SessionsService],
-  exports: [SessionEvents, EventLog, SessionsService],
+  exports: [SessionEvents, EventLog, SessionsService, SessionRuntime],
 })
 export class SessionsModule {}

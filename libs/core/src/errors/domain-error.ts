@@ -45,6 +45,15 @@ export class ConflictError extends DomainError {
   readonly status = 409;
 }
 
+export class PayloadTooLargeError extends DomainError {
+  readonly status = 413;
+}
+
+/** Understood, but impossible as asked (a recipient not on WhatsApp, a message that cannot be sent). */
+export class UnprocessableError extends DomainError {
+  readonly status = 422;
+}
+
 export class ServiceUnavailableError extends DomainError {
   readonly status = 503;
 }

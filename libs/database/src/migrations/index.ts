@@ -2,6 +2,7 @@ import { TenantsAndApiKeys1763848800000 } from './1763848800000-tenants-and-api-
 import { SessionsAndAuthState1763900000000 } from './1763900000000-sessions-and-auth-state';
 import { SessionHandoffs1764000000000 } from './1764000000000-session-handoffs';
 import { SessionEvents1764100000000 } from './1764100000000-session-events';
+import { MessagesAndChats1764200000000 } from './1764200000000-messages-and-chats';
 
 /** Every migration, oldest first. The same list runs on PGlite and PostgreSQL. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   SessionsAndAuthState1763900000000,
   SessionHandoffs1764000000000,
   SessionEvents1764100000000,
+  MessagesAndChats1764200000000,
 ];

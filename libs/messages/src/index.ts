@@ -1,0 +1,3 @@
+export { MessagesModule } from './messages.module';
+export { MessagesService } from './messages.service';
+export type { MessageView } from './message.view';

@@ -1,0 +1,69 @@
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import type { InboundMessage, MessageStatusUpdate } from '@wafleet/engines';
+import { SessionRuntime, type MessageStatusName, type RunningEngine } from '@wafleet/sessions';
+import { Rendezvous } from '@wafleet/sync';
+import { keysResolvedBy } from './message-status';
+import { MessageStore } from './message-store';
+
+/**
+ * What the engines this replica runs report about messages — receipts of sent ones, and messages
+ * received — stored under the lease epoch with their events. Writes of one session are serialised, so its
+ * log tells them in the order the engine reported them; a waiter for a status (on any replica) is woken
+ * once the status is stored.
+ */
+@Injectable()
+export class MessageIntake implements OnModuleInit {
+  private readonly logger = new Logger(MessageIntake.name);
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly runtime: SessionRuntime,
+    private readonly store: MessageStore,
+    private readonly rendezvous: Rendezvous,
+  ) {}
+
+  onModuleInit(): void {
+    this.runtime.onEngine((running) => this.attach(running));
+  }
+
+  /** Runs `work` after every write of the session already queued on this replica. */
+  serial<T>(sessionId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(sessionId) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(work);
+    this.queues.set(sessionId, next);
+    void next
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.queues.get(sessionId) === next) this.queues.delete(sessionId);
+      });
+    return next;
+  }
+
+  /** Wakes whoever waits (on any replica) for the message to reach a status up to `status`. */
+  async signal(id: string, status: MessageStatusName): Promise<void> {
+    await Promise.all(
+      keysResolvedBy(id, status).map((key) =>
+        // A waiter that misses the signal still reads the stored status when its wait ends.
+        this.rendezvous.signal(key, status).catch((error: unknown) => this.logger.warn({ err: error, messageId: id }, 'waking status waiters failed')),
+      ),
+    );
+  }
+
+  private attach(running: RunningEngine): void {
+    running.engine.on('status', (update) => void this.serial(running.sessionId, () => this.applyStatus(running, update)).catch((error: unknown) => this.failed(running, error, 'status')));
+    running.engine.on('message', (message) => void this.serial(running.sessionId, () => this.receive(running, message)).catch((error: unknown) => this.failed(running, error, 'message')));
+  }
+
+  private async applyStatus(running: RunningEngine, update: MessageStatusUpdate): Promise<void> {
+    const applied = await this.store.applyStatus(running, update);
+    if (applied) await this.signal(applied.id, applied.status);
+  }
+
+  private async receive(running: RunningEngine, message: InboundMessage): Promise<void> {
+    await this.store.storeInbound(running, message);
+  }
+
+  private failed(running: RunningEngine, error: unknown, what: string): void {
+    this.logger.error({ err: error, sessionId: running.sessionId }, `storing a ${what} the engine reported failed`);
+  }
+}

@@ -1,0 +1,343 @@
+import { Injectable } from '@nestjs/common';
+import { decodeCursor, toPage, type Page } from '@wafleet/core';
+import type { InboundMessage, MessageStatusUpdate, SentMessage } from '@wafleet/engines';
+import { EventLog, type Append, type RunningEngine } from '@wafleet/sessions';
+import { DataSource, type EntityManager } from 'typeorm';
+import { RANK_SQL, rankOf } from './message-status';
+import { MESSAGE_COLUMNS, toMessageView, type MessageRow, type MessageView, type StoredAnswer } from './message.view';
+
+/** An outgoing message as the replica that took the request writes it, before any engine sends it. */
+export interface NewOutgoing {
+  id: string;
+  tenantId: string;
+  sessionId: string;
+  waId: string;
+  chat: string;
+  kind: string;
+  body: string | null;
+  content: Record<string, unknown>;
+  quotedId: string | null;
+  idempotencyKey: string | null;
+  requestHash: string | null;
+  upload: Buffer | null;
+}
+
+export interface ChatView {
+  jid: string;
+  lastMessageId: string | null;
+  lastMessageAt: string;
+  unread: number;
+}
+
+/** What a written message changed, for the caller to act on after commit. */
+export interface Applied {
+  view: MessageView;
+}
+
+/** How long an Idempotency-Key holds: the same key within this window returns the first answer. */
+const IDEMPOTENCY_WINDOW = `interval '24 hours'`;
+
+/**
+ * The `messages`, `message_uploads` and `chats` tables. Reads and the request side's writes take no
+ * lease; what the session's engine reports (sent, statuses, inbound) is written by its owner under the
+ * lease epoch, in one transaction with the event that tells of it (EventLog), so a replica that lost the
+ * session writes nothing and every change is in the log exactly once.
+ */
+@Injectable()
+export class MessageStore {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly log: EventLog,
+  ) {}
+
+  /**
+   * Writes a pending outgoing message (and its media bytes). With an idempotency key already used in the
+   * last 24 hours nothing is written.
+   * @returns whether it was written
+   */
+  async insertOutgoing(message: NewOutgoing): Promise<boolean> {
+    return this.dataSource.transaction(async (manager) => {
+      if (message.idempotencyKey) {
+        // A key older than the window is free again.
+        await manager.query(
+          `UPDATE messages SET idempotency_key = NULL WHERE tenant_id = $1 AND idempotency_key = $2 AND created_at < now() - ${IDEMPOTENCY_WINDOW}`,
+          [message.tenantId, message.idempotencyKey],
+        );
+      }
+      const inserted: { id: string }[] = await manager.query(
+        `INSERT INTO messages (id, tenant_id, session_id, wa_id, chat, sender, from_me, direction, kind, body, content, quoted_id, status, idempotency_key, request_hash)
+         VALUES ($1, $2, $3, $4, $5, NULL, true, 'out', $6, $7, $8::jsonb, $9, 'pending', $10, $11)
+         ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+         RETURNING id`,
+        [
+          message.id,
+          message.tenantId,
+          message.sessionId,
+          message.waId,
+          message.chat,
+          message.kind,
+          message.body,
+          JSON.stringify(message.content),
+          message.quotedId,
+          message.idempotencyKey,
+          message.requestHash,
+        ],
+      );
+      if (inserted.length === 0) return false;
+      if (message.upload) await manager.query(`INSERT INTO message_uploads (message_id, data) VALUES ($1, $2)`, [message.id, message.upload]);
+      return true;
+    });
+  }
+
+  async byIdempotencyKey(tenantId: string, key: string): Promise<MessageRow | undefined> {
+    const [row]: MessageRow[] = await this.dataSource.query(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE tenant_id = $1 AND idempotency_key = $2 AND created_at >= now() - ${IDEMPOTENCY_WINDOW}`,
+      [tenantId, key],
+    );
+    return row;
+  }
+
+  async saveAnswer(id: string, answer: StoredAnswer): Promise<void> {
+    await this.dataSource.query(`UPDATE messages SET response = $2::jsonb WHERE id = $1 AND response IS NULL`, [id, JSON.stringify(answer)]);
+  }
+
+  /** Forgets a message nothing was sent for, so a retry (with the same Idempotency-Key) can try again. */
+  async forgetUnsent(id: string): Promise<void> {
+    await this.dataSource.query(`DELETE FROM messages WHERE id = $1 AND status = 'pending'`, [id]);
+  }
+
+  /** A message of the session, by its id here or its WhatsApp id. */
+  async find(sessionId: string, idOrWaId: string): Promise<MessageRow | undefined> {
+    const isId = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(idOrWaId);
+    const [row]: MessageRow[] = await this.dataSource.query(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE session_id = $1 AND ${isId ? 'id = $2::uuid' : 'wa_id = $2'} ORDER BY created_at LIMIT 1`,
+      [sessionId, idOrWaId],
+    );
+    return row;
+  }
+
+  async upload(id: string): Promise<Buffer | undefined> {
+    const [row]: { data: Buffer }[] = await this.dataSource.query(`SELECT data FROM message_uploads WHERE message_id = $1`, [id]);
+    return row?.data;
+  }
+
+  /** Newest first. */
+  async list(sessionId: string, chat: string | undefined, limit: number, cursor?: string): Promise<Page<MessageView>> {
+    const params: unknown[] = [sessionId, limit + 1];
+    let where = 'session_id = $1';
+    if (chat) where += ` AND chat = $${params.push(chat)}`;
+    if (cursor) {
+      const position = decodeCursor(cursor);
+      where += ` AND (created_at, id) < ($${params.push(position.createdAt)}, $${params.push(position.id)}::uuid)`;
+    }
+    const rows: MessageRow[] = await this.dataSource.query(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $2`,
+      params,
+    );
+    return toPage(
+      rows.map((row) => ({ ...row, createdAt: row.created_at })),
+      limit,
+      toMessageView,
+    );
+  }
+
+  /** Most recent first. */
+  async chats(sessionId: string, limit: number, offset: number): Promise<{ data: ChatView[]; more: boolean }> {
+    const rows: { jid: string; last_message_id: string | null; last_message_at: Date; unread: number }[] = await this.dataSource.query(
+      `SELECT jid, last_message_id, last_message_at, unread FROM chats WHERE session_id = $1
+       ORDER BY last_message_at DESC, jid LIMIT $2 OFFSET $3`,
+      [sessionId, limit + 1, offset],
+    );
+    return {
+      data: rows.slice(0, limit).map((row) => ({ jid: row.jid, lastMessageId: row.last_message_id, lastMessageAt: row.last_message_at.toISOString(), unread: row.unread })),
+      more: rows.length > limit,
+    };
+  }
+
+  async markChatRead(sessionId: string, jid: string): Promise<void> {
+    await this.dataSource.query(`UPDATE chats SET unread = 0 WHERE session_id = $1 AND jid = $2`, [sessionId, jid]);
+  }
+
+  /**
+   * The engine handed the message to WhatsApp: `sent` (unless a receipt got further first), the media
+   * descriptor of the uploaded copy, the chat's latest message, and `message.sent` in the log.
+   * @returns the message, or null when this replica no longer holds the session
+   */
+  async markSent(running: RunningEngine, id: string, sent: SentMessage): Promise<MessageView | null> {
+    return this.inLog(running, async (manager, append) => {
+      const [row]: MessageRow[] = await manager.query(
+        `WITH updated AS (
+           UPDATE messages SET status = CASE WHEN ${RANK_SQL} < 1 THEN 'sent' ELSE status END,
+             wa_timestamp = $2, media = COALESCE($3::jsonb, media), updated_at = now()
+           WHERE id = $1 RETURNING ${MESSAGE_COLUMNS})
+         SELECT * FROM updated`,
+        [id, sent.timestamp, sent.media ? JSON.stringify(sent.media) : null],
+      );
+      if (!row) return null;
+      await manager.query(`DELETE FROM message_uploads WHERE message_id = $1`, [id]);
+      await touchChat(manager, row, false);
+      const view = toMessageView(row);
+      return (await append({ sessionId: running.sessionId, epoch: running.epoch, type: 'message.sent', data: view })) ? view : null;
+    });
+  }
+
+  /** Records that the engine could not send it; `message.status` failed in the log. */
+  async markFailed(running: RunningEngine, id: string, error: { code: string; message: string }): Promise<MessageView | null> {
+    return this.inLog(running, async (manager, append) => {
+      const [row]: MessageRow[] = await manager.query(
+        `WITH updated AS (
+           UPDATE messages SET status = 'failed', error = $2::jsonb, updated_at = now() WHERE id = $1 AND ${RANK_SQL} < 2 RETURNING ${MESSAGE_COLUMNS})
+         SELECT * FROM updated`,
+        [id, JSON.stringify(error)],
+      );
+      if (!row) return null;
+      await append({ sessionId: running.sessionId, epoch: running.epoch, type: 'message.status', data: { id: row.id, waId: row.wa_id, chat: row.chat, status: 'failed', error } });
+      return toMessageView(row);
+    });
+  }
+
+  /**
+   * A receipt for a message this account sent: applied only when it moves the status forward (a late
+   * `delivered` never undoes `read`), with `message.status` in the log.
+   * @returns the message id and its new status, or null when nothing changed
+   */
+  async applyStatus(running: RunningEngine, update: MessageStatusUpdate): Promise<{ id: string; status: MessageView['status'] } | null> {
+    const error = update.status === 'failed' ? { code: 'not_delivered', message: `WhatsApp refused the message${update.error ? ` (${update.error})` : ''}` } : null;
+    return this.inLog(running, async (manager, append) => {
+      const [row]: { id: string; wa_id: string; chat: string }[] = await manager.query(
+        `WITH updated AS (
+           UPDATE messages SET status = $4, error = COALESCE($5::jsonb, error), updated_at = now()
+           WHERE session_id = $1 AND wa_id = $2 AND chat = $3 AND from_me AND ${RANK_SQL} < $6
+           RETURNING id, wa_id, chat)
+         SELECT * FROM updated`,
+        [running.sessionId, update.id, update.chat, update.status, error ? JSON.stringify(error) : null, rankOf(update.status)],
+      );
+      if (!row) return null;
+      const data = { id: row.id, waId: row.wa_id, chat: row.chat, status: update.status, ...(error ? { error } : {}) };
+      await append({ sessionId: running.sessionId, epoch: running.epoch, type: 'message.status', data });
+      return { id: row.id, status: update.status };
+    });
+  }
+
+  /**
+   * A message the session received (or its account wrote on another device): stored once however often
+   * WhatsApp delivers it, the chat brought up to date, and its event in the log. Edits and deletes change
+   * the message they name; reactions are stored as messages of their own.
+   * @returns whether it was new
+   */
+  async storeInbound(running: RunningEngine, message: InboundMessage): Promise<boolean> {
+    return (
+      (await this.inLog(running, async (manager, append) => {
+        const at = { sessionId: running.sessionId, epoch: running.epoch };
+        if (message.kind === 'edit' || message.kind === 'delete') {
+          const [target]: { id: string }[] = await manager.query(
+            `WITH updated AS (
+               UPDATE messages SET ${message.kind === 'edit' ? 'body = $4, edited = true' : 'deleted = true, body = NULL'}, updated_at = now()
+               WHERE session_id = $1 AND wa_id = $2 AND chat = $3 RETURNING id)
+             SELECT id FROM updated`,
+            message.kind === 'edit' ? [running.sessionId, message.target.id, message.target.chat, message.text] : [running.sessionId, message.target.id, message.target.chat],
+          );
+          const base = { id: target?.id ?? null, waId: message.target.id, chat: message.target.chat };
+          if (message.kind === 'edit') await append({ ...at, type: 'message.edited', data: { ...base, text: message.text } });
+          else await append({ ...at, type: 'message.deleted', data: base });
+          return true;
+        }
+        const row = await insertInbound(manager, running, message);
+        if (!row) return false;
+        await touchChat(manager, row, !message.fromMe && message.kind !== 'reaction');
+        if (message.kind === 'reaction') {
+          const [target]: { id: string }[] = await manager.query(`SELECT id FROM messages WHERE session_id = $1 AND wa_id = $2 AND chat = $3 LIMIT 1`, [
+            running.sessionId,
+            message.target.id,
+            message.target.chat,
+          ]);
+          await append({
+            ...at,
+            type: 'message.reaction',
+            data: { waId: message.id, chat: message.chat, sender: message.sender, target: { waId: message.target.id, messageId: target?.id ?? null }, emoji: message.emoji },
+          });
+        } else {
+          await append({ ...at, type: 'message.received', data: toMessageView(row) });
+        }
+        return true;
+      })) ?? false
+    );
+  }
+
+  /** Runs `work` in one transaction with the log; null (and nothing kept) when the lease epoch moved on. */
+  private async inLog<R>(running: RunningEngine, work: (manager: EntityManager, append: Append) => Promise<R | null>): Promise<R | null> {
+    try {
+      return await this.log.transact(async (manager, append) => {
+        const fenced: Append = async (event) => {
+          const stored = await append(event);
+          if (!stored) throw new LeaseMovedOn();
+          return stored;
+        };
+        return work(manager, fenced);
+      });
+    } catch (error) {
+      if (error instanceof LeaseMovedOn) return null;
+      throw error;
+    }
+  }
+}
+
+/** Rolls a write back when the session's epoch is no longer the writer's. */
+class LeaseMovedOn extends Error {}
+
+async function insertInbound(manager: EntityManager, running: RunningEngine, message: Exclude<InboundMessage, { kind: 'edit' | 'delete' }>): Promise<MessageRow | undefined> {
+  const { body, content, media } = inboundParts(message);
+  const [row]: MessageRow[] = await manager.query(
+    `WITH inserted AS (
+       INSERT INTO messages (id, tenant_id, session_id, wa_id, chat, sender, from_me, direction, kind, body, content, media, quoted_id, status, wa_timestamp)
+       VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12, $13, $14)
+       ON CONFLICT (session_id, chat, from_me, wa_id) DO NOTHING
+       RETURNING ${MESSAGE_COLUMNS})
+     SELECT * FROM inserted`,
+    [
+      running.tenantId,
+      running.sessionId,
+      message.id,
+      message.chat,
+      message.sender,
+      message.fromMe,
+      message.fromMe ? 'out' : 'in',
+      message.kind,
+      body,
+      JSON.stringify(content),
+      media ? JSON.stringify(media) : null,
+      message.quotedId ?? null,
+      message.fromMe ? 'sent' : 'received',
+      message.timestamp,
+    ],
+  );
+  return row;
+}
+
+function inboundParts(message: Exclude<InboundMessage, { kind: 'edit' | 'delete' }>): { body: string | null; content: Record<string, unknown>; media: unknown } {
+  const extra: Record<string, unknown> = {};
+  if (message.pushName) extra.pushName = message.pushName;
+  if (message.mentions?.length) extra.mentions = message.mentions;
+  switch (message.kind) {
+    case 'text':
+      return { body: message.text, content: extra, media: null };
+    case 'location':
+      return { body: null, content: { ...extra, location: message.location }, media: null };
+    case 'contact':
+      return { body: null, content: { ...extra, contact: message.contact }, media: null };
+    case 'reaction':
+      return { body: message.emoji, content: { ...extra, target: message.target, emoji: message.emoji }, media: null };
+    case 'unsupported':
+      return { body: null, content: { ...extra, contentType: message.contentType }, media: null };
+    default:
+      return { body: message.text ?? null, content: message.voice ? { ...extra, voice: true } : extra, media: message.media };
+  }
+}
+
+async function touchChat(manager: EntityManager, row: MessageRow, unread: boolean): Promise<void> {
+  await manager.query(
+    `INSERT INTO chats (session_id, jid, tenant_id, last_message_id, last_message_at, unread) VALUES ($1, $2, $3, $4, now(), $5)
+     ON CONFLICT (session_id, jid) DO UPDATE SET last_message_id = $4, last_message_at = now(), unread = chats.unread + $5`,
+    [row.session_id, row.chat, row.tenant_id, row.id, unread ? 1 : 0],
+  );
+}

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { SessionsModule } from '@wafleet/sessions';
+import { MessageIntake } from './message-intake';
+import { MessageOwner } from './message-owner';
+import { MessageStore } from './message-store';
+import { MessagesController } from './messages.controller';
+import { MessagesService } from './messages.service';
+
+/** Sending, storing and receiving messages; status tracking and waiting; chats. */
+@Module({
+  imports: [SessionsModule],
+  controllers: [MessagesController],
+  providers: [MessageStore, MessageIntake, MessageOwner, MessagesService],
+  exports: [MessagesService],
+})
+export class MessagesModule {}
