@@ -110,7 +110,8 @@ export async function pairAndLogin(
   overrides: Partial<UserFacingSocketConfig> = {},
 ): Promise<{ auth: MemoryAuthState; socket: Socket }> {
   const auth = memoryAuthState();
-  const registering = connect(port, auth);
+  // Both connections ping at the same rate, so a sim that drops quiet clients keeps the registering one.
+  const registering = connect(port, auth, undefined, overrides.keepAliveIntervalMs ? { keepAliveIntervalMs: overrides.keepAliveIntervalMs } : {});
   track(registering);
   const qr = await nextUpdate(registering, (u) => u.qr);
   const restarted = closeCode(registering);

@@ -67,7 +67,8 @@ describe('wa-sim keeps one live connection per account', () => {
 });
 
 describe('wa-sim drops a connection that went quiet, as WhatsApp drops a client whose pings stopped', () => {
-  const IDLE_TIMEOUT_MS = 800;
+  // Well above the 200 ms pings, so a busy machine's event-loop stalls do not look like silence.
+  const IDLE_TIMEOUT_MS = 1_500;
   let sim: WaSimServer;
   let port: number;
   const track = useSim((started, at) => ([sim, port] = [started, at]), { sim: { idleTimeoutMs: IDLE_TIMEOUT_MS } });
