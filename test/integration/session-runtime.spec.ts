@@ -73,7 +73,7 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
   const serviceOn = (on: SessionRuntime) =>
     new SessionsService(
       dataSource.getRepository(Session),
-      new SessionLifecycle(dataSource.getRepository(Session), on, locks),
+      new SessionLifecycle(dataSource.getRepository(Session), on, locks, log),
       bindings.bus,
       config,
       new SessionPlacement(config, dataSource, bindings.cluster),
@@ -162,5 +162,15 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
     await service.stop(tenantId, session.id);
     expect((await service.get(tenantId, session.id)).status).toBe('working');
     expect(typesFor(session.id).slice(before)).toEqual([]);
+  });
+
+  it('logs the stop of a status no engine stands behind (left by a crash)', async () => {
+    const session = await service.create(tenantId, 'crashed');
+    await database.query(`UPDATE sessions SET status = 'working', desired_state = 'running' WHERE id = $1`, [session.id]);
+    await service.stop(tenantId, session.id);
+    expect((await service.get(tenantId, session.id)).status).toBe('stopped');
+    const logged = await log.replay(tenantId, session.id, 0, 10);
+    expect(logged).toEqual([expect.objectContaining({ seq: 1, type: 'session.status', data: { status: 'stopped', me: null } })]);
+    expect(events.filter((e) => e.sessionId === session.id)).toEqual(logged);
   });
 });
