@@ -124,10 +124,12 @@ export class EventsGateway implements OnGatewayInit<EventsNamespace>, OnGatewayC
     const resolved = found.map((result, i) => ({ ref: refs[i]!, session: (result as PromiseFulfilledResult<{ id: string; name: string }>).value }));
 
     const tenant = request.sessions === undefined;
-    // Joined before the replay reads the log: whatever commits after that read arrives live.
-    await socket.join(tenant ? [tenantRoom(tenantId)] : resolved.map(({ session }) => sessionRoom(session.id)));
     const replays = resolved.filter(({ ref }) => afterSeq[ref] !== undefined);
-    for (const { ref, session } of replays) void stream.replayFrom(session.id, afterSeq[ref]!);
+    // Replays are queued in the same turn as the join, so no live event gets ahead of them, and read the
+    // log only once the join is done, so whatever commits after that read arrives live.
+    const joined = Promise.resolve(socket.join(tenant ? [tenantRoom(tenantId)] : resolved.map(({ session }) => sessionRoom(session.id))));
+    for (const { ref, session } of replays) void stream.replayFrom(session.id, afterSeq[ref]!, joined);
+    await joined;
     const shown = tenant ? replays : resolved;
     return {
       tenant,

@@ -29,9 +29,14 @@ export class SessionEventStream {
     private readonly onReadFailed: (error: unknown, sessionId: string) => void,
   ) {}
 
-  /** Sends what the log holds for the session after `afterSeq`, then carries on with live events from there. */
-  replayFrom(sessionId: string, afterSeq: number): Promise<void> {
+  /**
+   * Sends what the log holds for the session after `afterSeq`, then carries on with live events from there.
+   * @param ready the log is read once this settles (the socket joined its rooms): what commits after that
+   *   read arrives live, and live events pushed meanwhile wait behind the replay
+   */
+  replayFrom(sessionId: string, afterSeq: number, ready?: Promise<unknown>): Promise<void> {
     return this.enqueue(sessionId, async (cursor) => {
+      await ready;
       cursor.last = afterSeq;
       await this.catchUp(sessionId, cursor, Number.MAX_SAFE_INTEGER);
     });
