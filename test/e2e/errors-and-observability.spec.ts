@@ -83,6 +83,7 @@ describe.each(DATABASE_KINDS)('errors, logs, metrics and docs on the %s database
         '/sessions/{session}/logout',
         '/sessions/{session}/qr',
         '/sessions/{session}/pairing-code',
+        '/sessions/{session}/events',
       ].sort(),
     );
     for (const [path, operations] of Object.entries<Record<string, { summary?: string }>>(document.paths)) {

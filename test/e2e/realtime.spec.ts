@@ -86,6 +86,12 @@ describe.each(DATABASE_KINDS)('Socket.IO /events on the %s database', (kind) => 
       data: { code: 'api_key_invalid' },
     });
     expect(await refusedConnection(server.url, { apiKey: ADMIN_KEY })).toMatchObject({ data: { code: 'tenant_key_required' } });
+
+    const metrics = (await call(url('/metrics'), { key: ADMIN_KEY })).body as string;
+    expect(metrics).toMatch(/^realtime_connections\{[^}]*\} 2$/m);
+    for (const code of ['api_key_missing', 'api_key_invalid', 'tenant_key_required']) {
+      expect(metrics).toMatch(new RegExp(`^realtime_connections_refused_total\\{code="${code}"[^}]*\\} 1$`, 'm'));
+    }
   });
 
   it('sends a session subscriber only that session, a tenant subscriber all of them, in the event envelope', async () => {
@@ -153,6 +159,10 @@ describe.each(DATABASE_KINDS)('Socket.IO /events on the %s database', (kind) => 
     expect(late.seqsOf(id)).toEqual(Array.from({ length: 14 }, (_, i) => i + 3));
     expect(consecutive(late.seqsOf(id), 3)).toBe(true);
     expect(new Set(late.events.map((e) => e.id)).size).toBe(late.events.length);
+    // The replay came from the log, the rest live.
+    const metrics = (await call(url('/metrics'), { key: ADMIN_KEY })).body as string;
+    expect(metrics).toMatch(/^realtime_events_sent_total\{source="log"[^}]*\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^realtime_events_sent_total\{source="live"[^}]*\} [1-9]\d*$/m);
   });
 
   it("disconnects a revoked key's sockets, and refuses it afterwards", async () => {

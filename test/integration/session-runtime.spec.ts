@@ -73,7 +73,7 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
   const serviceOn = (on: SessionRuntime) =>
     new SessionsService(
       dataSource.getRepository(Session),
-      new SessionLifecycle(dataSource.getRepository(Session), on, locks),
+      new SessionLifecycle(dataSource.getRepository(Session), on, locks, log),
       bindings.bus,
       config,
       new SessionPlacement(config, dataSource, bindings.cluster),
@@ -136,7 +136,7 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
     const freshLeases = new SessionLeases(config, dataSource, new SessionLeaseMetrics(new Registry()));
     const fresh = new SessionRuntime(freshLeases, dataSource, new EngineFactory(config, dataSource), new EventLog(dataSource, new SessionEvents()), locks);
     const freshService = serviceOn(fresh);
-    const reconciler = new SessionReconciler(config, dataSource, fresh, locks, new SessionPlacement(config, dataSource, bindings.cluster), bindings.pubsub);
+    const reconciler = new SessionReconciler(config, dataSource, fresh, locks, new SessionPlacement(config, dataSource, bindings.cluster), bindings.pubsub, log);
     // The stop holds the session's lock when the boot pass comes for it, as a request served first would.
     let release!: () => void;
     const held = locks.run(session.id, () => new Promise<void>((resolve) => (release = resolve)));
@@ -162,5 +162,30 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
     await service.stop(tenantId, session.id);
     expect((await service.get(tenantId, session.id)).status).toBe('working');
     expect(typesFor(session.id).slice(before)).toEqual([]);
+  });
+
+  it('logs the stop of a status no engine stands behind (left by a crash)', async () => {
+    const session = await service.create(tenantId, 'crashed');
+    await database.query(`UPDATE sessions SET status = 'working', desired_state = 'running' WHERE id = $1`, [session.id]);
+    await service.stop(tenantId, session.id);
+    expect((await service.get(tenantId, session.id)).status).toBe('stopped');
+    const logged = await log.replay(tenantId, session.id, 0, 10);
+    expect(logged).toEqual([expect.objectContaining({ seq: 1, type: 'session.status', data: { status: 'stopped', me: null } })]);
+    expect(events.filter((e) => e.sessionId === session.id)).toEqual(logged);
+  });
+
+  it('has the reconciler stop, and log, a status whose replica died mid-stop', async () => {
+    const session = await service.create(tenantId, 'abandoned');
+    await database.query(`UPDATE sessions SET status = 'scan_qr', lease_epoch = 3 WHERE id = $1`, [session.id]);
+    const freshLeases = new SessionLeases(config, dataSource, new SessionLeaseMetrics(new Registry()));
+    const fresh = new SessionRuntime(freshLeases, dataSource, new EngineFactory(config, dataSource), log, locks);
+    const reconciler = new SessionReconciler(config, dataSource, fresh, locks, new SessionPlacement(config, dataSource, bindings.cluster), bindings.pubsub, log);
+    await reconciler.onApplicationBootstrap();
+    await until(async () => (await service.get(tenantId, session.id)).status === 'stopped', 'stopped');
+    await reconciler.beforeApplicationShutdown();
+    await fresh.beforeApplicationShutdown();
+    freshLeases.onApplicationShutdown();
+    expect(await log.replay(tenantId, session.id, 0, 10)).toEqual([expect.objectContaining({ seq: 1, data: { status: 'stopped', me: null } })]);
+    expect(typesFor(session.id)).toEqual(['status:stopped']);
   });
 });

@@ -6,6 +6,7 @@ import { DomainError, type ErrorBody } from '@wafleet/core';
 import { EventLog, SessionEvents, SessionsService, type SessionEvent } from '@wafleet/sessions';
 import { randomUUID } from 'node:crypto';
 import type { Namespace, Socket } from 'socket.io';
+import { RealtimeMetrics } from './realtime.metrics';
 import { SocketKeyInvalidError, SocketKeyMissingError, SocketTenantKeyRequiredError, SessionsNotFoundError } from './realtime.errors';
 import { SessionEventStream } from './session-event-stream';
 import { parseSubscribeRequest } from './subscription';
@@ -70,6 +71,7 @@ export class EventsGateway implements OnGatewayInit<EventsNamespace>, OnGatewayC
     private readonly sessions: SessionsService,
     private readonly log: EventLog,
     private readonly events: SessionEvents,
+    private readonly metrics: RealtimeMetrics,
   ) {}
 
   afterInit(nsp: EventsNamespace): void {
@@ -80,6 +82,7 @@ export class EventsGateway implements OnGatewayInit<EventsNamespace>, OnGatewayC
       );
     });
     nsp.on('session-event', (event) => this.deliverHere(event));
+    this.metrics.observeConnected(() => nsp.sockets.size);
     this.stops.push(this.events.subscribe((event) => this.broadcast(event)));
     this.stops.push(this.apiKeys.onRevoked((revocation) => this.disconnectRevoked(revocation)));
     const sweep = setInterval(() => void this.sweepRevokedKeys(), Math.max(this.config.auth.apiKeyCacheTtlMs, MIN_KEY_SWEEP_MS));
@@ -124,10 +127,12 @@ export class EventsGateway implements OnGatewayInit<EventsNamespace>, OnGatewayC
     const resolved = found.map((result, i) => ({ ref: refs[i]!, session: (result as PromiseFulfilledResult<{ id: string; name: string }>).value }));
 
     const tenant = request.sessions === undefined;
-    // Joined before the replay reads the log: whatever commits after that read arrives live.
-    await socket.join(tenant ? [tenantRoom(tenantId)] : resolved.map(({ session }) => sessionRoom(session.id)));
     const replays = resolved.filter(({ ref }) => afterSeq[ref] !== undefined);
-    for (const { ref, session } of replays) void stream.replayFrom(session.id, afterSeq[ref]!);
+    // Replays are queued in the same turn as the join, so no live event gets ahead of them, and read the
+    // log only once the join is done, so whatever commits after that read arrives live.
+    const joined = Promise.resolve(socket.join(tenant ? [tenantRoom(tenantId)] : resolved.map(({ session }) => sessionRoom(session.id))));
+    for (const { ref, session } of replays) void stream.replayFrom(session.id, afterSeq[ref]!, joined);
+    await joined;
     const shown = tenant ? replays : resolved;
     return {
       tenant,
@@ -161,7 +166,10 @@ export class EventsGateway implements OnGatewayInit<EventsNamespace>, OnGatewayC
     if (!key) throw new SocketKeyInvalidError();
     const stream = new SessionEventStream(
       (sessionId, after, limit) => this.log.replay(key.tenantId, sessionId, after, limit),
-      (event) => socket.emit('event', event),
+      (event, source) => {
+        socket.emit('event', event);
+        this.metrics.eventSent(source);
+      },
       (error, sessionId) => this.logger.warn({ err: error, sessionId, socketId: socket.id }, 'reading the event log for a subscriber failed'),
     );
     socket.data = { tenantId: key.tenantId, keyId: key.keyId, stream };
@@ -169,6 +177,7 @@ export class EventsGateway implements OnGatewayInit<EventsNamespace>, OnGatewayC
 
   /** What the client's `connect_error` carries: the message, and `data: { code }`. */
   private connectError(error: unknown): Error & { data?: unknown } {
+    this.metrics.connectionRefused(error instanceof DomainError ? error.code : 'internal_error');
     if (error instanceof DomainError) return Object.assign(new Error(error.message), { data: { code: error.code } });
     const errorId = randomUUID();
     this.logger.error({ err: error, errorId }, 'authenticating a socket failed');

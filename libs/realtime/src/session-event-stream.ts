@@ -3,6 +3,9 @@ import type { SessionEvent } from '@wafleet/sessions';
 /** Reads a session's log after a seq (EventLog.replay for the caller's tenant). */
 export type ReadLog = (sessionId: string, afterSeq: number, limit: number) => Promise<SessionEvent[]>;
 
+/** Where a sent event came from: pushed live, or read from the log (a replay, or a gap filled). */
+export type EventSource = 'live' | 'log';
+
 /** Events read from the log per query while replaying or filling a gap. */
 export const REPLAY_PAGE = 200;
 
@@ -25,13 +28,18 @@ export class SessionEventStream {
 
   constructor(
     private readonly readLog: ReadLog,
-    private readonly send: (event: SessionEvent) => void,
+    private readonly send: (event: SessionEvent, source: EventSource) => void,
     private readonly onReadFailed: (error: unknown, sessionId: string) => void,
   ) {}
 
-  /** Sends what the log holds for the session after `afterSeq`, then carries on with live events from there. */
-  replayFrom(sessionId: string, afterSeq: number): Promise<void> {
+  /**
+   * Sends what the log holds for the session after `afterSeq`, then carries on with live events from there.
+   * @param ready the log is read once this settles (the socket joined its rooms): what commits after that
+   *   read arrives live, and live events pushed meanwhile wait behind the replay
+   */
+  replayFrom(sessionId: string, afterSeq: number, ready?: Promise<unknown>): Promise<void> {
     return this.enqueue(sessionId, async (cursor) => {
+      await ready;
       cursor.last = afterSeq;
       await this.catchUp(sessionId, cursor, Number.MAX_SAFE_INTEGER);
     });
@@ -46,7 +54,7 @@ export class SessionEventStream {
         await this.catchUp(event.sessionId, cursor, event.seq - 1).catch((error: unknown) => this.onReadFailed(error, event.sessionId));
       }
       if (cursor.last !== undefined && event.seq <= cursor.last) return;
-      this.emit(cursor, event);
+      this.emit(cursor, event, 'live');
     });
   }
 
@@ -69,14 +77,14 @@ export class SessionEventStream {
       const page = await this.readLog(sessionId, cursor.last ?? 0, REPLAY_PAGE);
       for (const event of page) {
         if (event.seq > upTo) return;
-        this.emit(cursor, event);
+        this.emit(cursor, event, 'log');
       }
       if (page.length < REPLAY_PAGE) return;
     }
   }
 
-  private emit(cursor: SessionCursor, event: SessionEvent): void {
+  private emit(cursor: SessionCursor, event: SessionEvent, source: EventSource): void {
     cursor.last = event.seq;
-    this.send(event);
+    this.send(event, source);
   }
 }

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { EventLog } from './event-log';
 import { SessionLocks } from './session-locks';
 import { SessionRuntime } from './session-runtime';
-import { Session, type SessionStatus } from './session.entity';
+import { Session, type SessionMe, type SessionStatus } from './session.entity';
 import { toSessionView, type SessionView } from './session.view';
 import { SessionBusyError, SessionStateError } from './sessions.errors';
 
@@ -21,6 +22,7 @@ export class SessionLifecycle {
     @InjectRepository(Session) private readonly sessions: Repository<Session>,
     private readonly runtime: SessionRuntime,
     private readonly locks: SessionLocks,
+    private readonly log: EventLog,
   ) {}
 
   /** Starts the engine (a QR follows when the session is not linked); a running session is left as it is. */
@@ -34,11 +36,17 @@ export class SessionLifecycle {
     await this.locks.run(session.id, async () => {
       await this.sessions.query(`UPDATE sessions SET desired_state = 'stopped', updated_at = now() WHERE id = $1`, [session.id]);
       if (await this.runtime.halt(session.id)) return;
-      // No engine stands behind a live-looking status left by a crash or a failed start.
-      await this.sessions.query(
-        `UPDATE sessions SET status = 'stopped', updated_at = now() WHERE id = $1 AND status IN ('starting', 'scan_qr', 'working')`,
-        [session.id],
-      );
+      // No engine stands behind a live-looking status left by a crash or a failed start; its log says so too.
+      await this.log.transact(async (manager, append) => {
+        const [row]: { epoch: string; me: SessionMe | null }[] = await manager.query(
+          `WITH stopped AS (
+             UPDATE sessions SET status = 'stopped', updated_at = now() WHERE id = $1 AND status IN ('starting', 'scan_qr', 'working')
+             RETURNING lease_epoch::text AS epoch, me)
+           SELECT epoch, me FROM stopped`,
+          [session.id],
+        );
+        if (row) await append({ sessionId: session.id, epoch: row.epoch, type: 'session.status', data: { status: 'stopped', me: row.me } });
+      });
     });
     return this.current(session.id);
   }

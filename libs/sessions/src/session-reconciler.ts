@@ -3,9 +3,10 @@ import { AppConfig } from '@wafleet/config';
 import { SessionPlacement, type PlacementCandidate } from '@wafleet/registry';
 import { PubSub } from '@wafleet/sync';
 import { DataSource } from 'typeorm';
+import { EventLog } from './event-log';
 import { SessionLocks } from './session-locks';
 import { SessionRuntime } from './session-runtime';
-import type { Session } from './session.entity';
+import type { Session, SessionMe } from './session.entity';
 
 /** Published when a replica gives sessions up (shutdown, handover), so the others claim them at once. */
 export const SESSIONS_RELEASED = 'sessions.released';
@@ -17,6 +18,10 @@ export const SESSIONS_RELEASED = 'sessions.released';
 interface ReleasedMessage {
   leaving?: string;
 }
+
+/** Sessions desired stopped whose status says an engine runs, though no live lease stands behind it. */
+const ABANDONED = `desired_state = 'stopped' AND status IN ('starting', 'scan_qr', 'working')
+  AND (owner_instance_id IS NULL OR lease_expires_at IS NULL OR lease_expires_at < now())`;
 
 /** Orphans started at once in one pass; the rest queue behind them. */
 const LAUNCH_CONCURRENCY = 16;
@@ -59,6 +64,7 @@ export class SessionReconciler implements OnApplicationBootstrap, BeforeApplicat
     private readonly locks: SessionLocks,
     private readonly placement: SessionPlacement,
     private readonly pubsub: PubSub,
+    private readonly log: EventLog,
   ) {
     this.intervalMs = Math.max(Math.min(Math.round(config.registry.leaseTtlMs / 3), 1_000), 100);
     this.handovers = Math.min(config.registry.rebalancePerMinute, 1);
@@ -132,15 +138,28 @@ export class SessionReconciler implements OnApplicationBootstrap, BeforeApplicat
   }
 
   private async reconcile(): Promise<void> {
-    // A status no engine stands behind (its replica died mid-stop) is stopped.
-    await this.dataSource.query(
-      `UPDATE sessions SET status = 'stopped', updated_at = now()
-       WHERE desired_state = 'stopped' AND status IN ('starting', 'scan_qr', 'working')
-         AND (owner_instance_id IS NULL OR lease_expires_at IS NULL OR lease_expires_at < now())`,
-    );
+    await this.stopAbandoned();
     await this.stopUnwanted();
     // Sessions move for balance only while none is looking for an owner: never in the middle of a failover.
     if (!(await this.startOrphans())) await this.rebalance();
+  }
+
+  /** A status no engine stands behind (its replica died mid-stop) is stopped, and its log says so. */
+  private async stopAbandoned(): Promise<void> {
+    const abandoned: { id: string; epoch: string }[] = await this.dataSource.query(
+      `SELECT id, lease_epoch::text AS epoch FROM sessions WHERE ${ABANDONED}`,
+    );
+    for (const { id, epoch } of abandoned) {
+      await this.log.transact(async (manager, append) => {
+        const [row]: { me: SessionMe | null }[] = await manager.query(
+          `WITH stopped AS (
+             UPDATE sessions SET status = 'stopped', updated_at = now() WHERE id = $1 AND lease_epoch = $2 AND ${ABANDONED} RETURNING me)
+           SELECT me FROM stopped`,
+          [id, epoch],
+        );
+        if (row) await append({ sessionId: id, epoch, type: 'session.status', data: { status: 'stopped', me: row.me } });
+      });
+    }
   }
 
   private async stopUnwanted(): Promise<void> {
