@@ -38,7 +38,7 @@ export function toInboundMessage(raw: WAMessage, meJid: string): InboundMessage 
   if (!key?.id || !key.remoteJid || !content || !type || isJidBroadcast(key.remoteJid)) return undefined;
   const chat = preferPhone(key.remoteJid, key.remoteJidAlt);
   const fromMe = Boolean(key.fromMe);
-  const sender = fromMe ? jidNormalizedUser(meJid) : preferPhone(key.participant ?? key.remoteJid, key.participantAlt ?? key.remoteJidAlt);
+  const sender = fromMe ? jidNormalizedUser(meJid) : preferPhone(key.participant || key.remoteJid, key.participantAlt || key.remoteJidAlt);
   const seconds = toNumber(raw.messageTimestamp as number);
   const base = {
     id: key.id,
