@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { downloadMediaMessage, type WAMessage } from 'baileys';
+import { downloadMediaMessage, proto, type WAMessage } from 'baileys';
 import { WaSimServer } from '../../apps/wa-sim/src/wa-sim.server';
 import { connect, copyAuthState, nextUpdate, opened, pairAndLogin, type Socket } from './baileys-client';
 import { useSim } from './sim-fixture';
@@ -168,6 +168,58 @@ describe('wa-sim inbound messages to an unmodified Baileys client', () => {
     const dispatcher = await trustingDispatcher(sim.mediaCertificate());
     const downloaded = await downloadMediaMessage(message, 'buffer', { options: { dispatcher } } as never);
     expect(Buffer.compare(downloaded as Buffer, image)).toBe(0);
+  });
+
+  it('delivers a reaction, an edit and a revoke from the sender, keyed as the sender sees them', async () => {
+    const { socket } = await paired();
+    const arriving = received(socket, 4);
+    const original = await sim.deliverMessage(PHONE, { from: SENDER, text: 'helo' });
+
+    const reaction = await call('POST', `/accounts/${PHONE}/messages`, { from: SENDER, reaction: { target: 'ACCOUNTSOWN1', emoji: '❤️' } });
+    const edit = await call('POST', `/accounts/${PHONE}/messages`, { from: SENDER, edit: { target: original.id, text: 'hello' } });
+    const revoke = await call('POST', `/accounts/${PHONE}/messages`, { from: SENDER, revoke: { target: original.id } });
+    const [, reacted, edited, revoked] = (await arriving).map(({ message }) => message);
+
+    expect(reaction.body).toMatchObject({ type: 'reaction', text: '❤️', target: 'ACCOUNTSOWN1' });
+    expect(edit.body).toMatchObject({ type: 'edit', text: 'hello', target: original.id });
+    expect(revoke.body).toMatchObject({ type: 'revoke', text: '', target: original.id });
+    // Baileys turns a reaction's key to the account's point of view: the account wrote the target.
+    expect(reacted!.message?.reactionMessage).toMatchObject({ text: '❤️', key: { id: 'ACCOUNTSOWN1', fromMe: true } });
+    expect(edited!.message?.protocolMessage).toMatchObject({
+      type: proto.Message.ProtocolMessage.Type.MESSAGE_EDIT,
+      key: { id: original.id, fromMe: true },
+      editedMessage: { conversation: 'hello' },
+    });
+    expect(revoked!.message?.protocolMessage).toMatchObject({ type: proto.Message.ProtocolMessage.Type.REVOKE, key: { id: original.id } });
+    expect(allAcked(await eventually(inbox, allAcked))).toBe(true);
+  });
+
+  it('records the read receipt a client sends for a message it received', async () => {
+    const { socket } = await paired();
+    const arriving = received(socket, 1);
+    const sent = await sim.deliverMessage(PHONE, { from: SENDER, text: 'read me' });
+    const [{ message }] = await arriving;
+
+    await socket.readMessages([message.key]);
+
+    const read = await eventually(inbox, (messages) => messages[0]?.readAt !== undefined);
+    expect(read).toEqual([expect.objectContaining({ id: sent.id, readAt: expect.any(Number) })]);
+  });
+
+  it('answers 400 for a bad reaction, edit or revoke body and 404 for an edit of another’s message', async () => {
+    sim.accounts.ensure(PHONE);
+    const other = await sim.deliverMessage(PHONE, { from: OTHER_SENDER, text: 'not yours to edit' });
+
+    const noEmoji = await call('POST', `/accounts/${PHONE}/messages`, { from: SENDER, reaction: { target: 'X' } });
+    const noTarget = await call('POST', `/accounts/${PHONE}/messages`, { from: SENDER, revoke: {} });
+    const twoThings = await call('POST', `/accounts/${PHONE}/messages`, { from: SENDER, text: 'hi', edit: { target: 'X', text: 'y' } });
+    const notTheirs = await call('POST', `/accounts/${PHONE}/messages`, { from: SENDER, edit: { target: other.id, text: 'mine now' } });
+
+    expect(noEmoji).toEqual({ status: 400, body: { error: { code: 'invalid_body', message: expect.stringContaining('"reaction.emoji"') } } });
+    expect(noTarget).toEqual({ status: 400, body: { error: { code: 'invalid_body', message: expect.stringContaining('"revoke.target"') } } });
+    expect(twoThings).toEqual({ status: 400, body: { error: { code: 'invalid_body', message: expect.stringContaining('"edit"') } } });
+    expect(notTheirs).toEqual({ status: 404, body: { error: { code: 'unknown_message', message: expect.stringContaining(other.id) } } });
+    expect(inbox().map((message) => message.id)).toEqual([other.id]);
   });
 
   it('answers 400 for a bad text or image body and 404 for an unknown account', async () => {

@@ -128,6 +128,63 @@ describe('wa-sim: messages an unmodified Baileys client sends', () => {
     expect(sim.messagesTo(recipient)[0]).toMatchObject({ type: 'media', mediaType: 'image', text: 'a picture' });
   });
 
+  it('decodes what the recipient was sent: location, contact, reply, reaction, edit, revoke and media', async () => {
+    const recipient = '15550005511';
+    const to = jid(recipient);
+    const call = controlApi(port);
+    const document = randomBytes(5_000);
+
+    // Baileys later writes into messages it returned (the revoked one's key, say), so ids are read at once.
+    const send = async (...args: Parameters<Socket['sendMessage']>) => (await socket.sendMessage(...args))!.key.id!;
+    const first = await socket.sendMessage(to, { text: 'first', mentions: [jid('15550005512')] });
+    const key = { ...first!.key };
+    const ids = [
+      key.id!,
+      await send(to, { location: { degreesLatitude: 10.5, degreesLongitude: -20.25, name: 'here' } }),
+      await send(to, { contacts: { displayName: 'Al', contacts: [{ displayName: 'Al', vcard: 'BEGIN:VCARD\nFN:Al\nEND:VCARD' }] } }),
+      await send(to, { text: 'reply' }, { quoted: first! }),
+      await send(to, { react: { text: '👍', key: { ...key } } }),
+      await send(to, { text: 'first!', edit: { ...key } }),
+      await send(to, { delete: { ...key } }),
+      await send(to, { document, mimetype: 'application/pdf', fileName: 'a.pdf' }),
+    ];
+    await waitFor(() => ids.every((id) => sim.messagesTo(recipient).some((message) => message.id === id && message.content)));
+
+    const { body } = await call('GET', `/recipients/${recipient}/messages`);
+    const content = (id: string) => body.data.find((message: { id: string }) => message.id === id)?.content;
+    expect(content(ids[0]!)).toEqual({ kind: 'text', text: 'first', mentions: [jid('15550005512')] });
+    expect(content(ids[1]!)).toEqual({ kind: 'location', location: { latitude: 10.5, longitude: -20.25, name: 'here' } });
+    expect(content(ids[2]!)).toEqual({ kind: 'contact', contact: { displayName: 'Al', vcard: 'BEGIN:VCARD\nFN:Al\nEND:VCARD' } });
+    expect(content(ids[3]!)).toEqual({ kind: 'text', text: 'reply', quotedId: key.id });
+    expect(content(ids[4]!)).toEqual({ kind: 'reaction', target: { id: key.id, fromMe: true }, emoji: '👍' });
+    expect(content(ids[5]!)).toEqual({ kind: 'edit', target: { id: key.id, fromMe: true }, text: 'first!' });
+    expect(content(ids[6]!)).toEqual({ kind: 'revoke', target: { id: key.id, fromMe: true } });
+    expect(content(ids[7]!)).toEqual({
+      kind: 'document',
+      media: { mimetype: 'application/pdf', fileName: 'a.pdf', size: document.length, sha256: createHash('sha256').update(document).digest('hex'), decrypted: true },
+    });
+  });
+
+  it('keeps the typing indicators a client sends, and its presence, without answering them', async () => {
+    const recipient = '15550005513';
+    const call = controlApi(port);
+
+    await socket.sendPresenceUpdate('composing', jid(recipient));
+    await socket.sendPresenceUpdate('recording', jid(recipient));
+    await socket.sendPresenceUpdate('paused', jid(recipient));
+    await socket.sendNode({ tag: 'presence', attrs: { type: 'unavailable', name: 'Tester' } });
+    await waitFor(() => sim.chatstatesTo(recipient).length === 3);
+
+    expect(await call('GET', `/recipients/${recipient}/chatstates`)).toEqual({
+      status: 200,
+      body: {
+        data: ['composing', 'recording', 'paused'].map((state) => ({ from: SENDER, state, at: expect.any(Number) })),
+      },
+    });
+    await waitFor(() => sim.listAccounts()[0]?.presence === 'unavailable');
+    expect(sim.listAccounts()).toEqual([expect.objectContaining({ phone: SENDER, live: 1, conflicts: 0, presence: 'unavailable' })]);
+  });
+
   it('fails, clears and lists a recipient through the control API', async () => {
     const recipient = '15550005509';
     const call = controlApi(port);

@@ -29,4 +29,16 @@ describe('Inboxes', () => {
     expect(inboxes.unacknowledged('15550002000')).toEqual([second]);
     expect(inboxes.list('15550009000')).toEqual([]);
   });
+
+  it('records a read receipt once, at its first time, for this account’s messages only', () => {
+    const inboxes = new Inboxes();
+    const entry = inboxes.add('15550002000', text('read me'));
+    const other = inboxes.add('15550003000', text('not yours'));
+
+    expect(inboxes.markRead('15550002000', [entry.id, other.id], new Date(1_700_000_000_000))).toEqual([entry.id]);
+    inboxes.markRead('15550002000', [entry.id], new Date(1_700_000_100_000));
+
+    expect(inboxes.list('15550002000')[0]).toMatchObject({ readAt: 1_700_000_000 });
+    expect(inboxes.list('15550003000')[0]).not.toHaveProperty('readAt');
+  });
 });
