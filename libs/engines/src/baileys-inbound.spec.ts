@@ -52,6 +52,21 @@ describe('toInboundMessage', () => {
     expect(JSON.parse(JSON.stringify(inbound))).toEqual(inbound);
   });
 
+  it('reads locations, contacts and a captioned document', () => {
+    const location = raw({ locationMessage: { degreesLatitude: -1.5, degreesLongitude: 2.25, name: 'Here' } });
+    const contact = raw({ contactMessage: { displayName: 'Al', vcard: 'BEGIN:VCARD\nFN:Al\nEND:VCARD' } });
+    const document = raw({ documentWithCaptionMessage: { message: { documentMessage: { mimetype: 'application/pdf', fileName: 'a.pdf', caption: 'terms', directPath: '/d', mediaKey: Buffer.from([9]) } } } });
+
+    expect(toInboundMessage(location, ME)).toEqual({ ...common, kind: 'location', location: { latitude: -1.5, longitude: 2.25, name: 'Here' } });
+    expect(toInboundMessage(contact, ME)).toEqual({ ...common, kind: 'contact', contact: { displayName: 'Al', vcard: 'BEGIN:VCARD\nFN:Al\nEND:VCARD' } });
+    expect(toInboundMessage(document, ME)).toEqual({
+      ...common,
+      kind: 'document',
+      text: 'terms',
+      media: { mimetype: 'application/pdf', fileName: 'a.pdf', download: { mediaType: 'document', directPath: '/d', mediaKey: 'CQ==' } },
+    });
+  });
+
   it('reads edits and deletes as acting on the sender’s own message', () => {
     const { Type } = proto.Message.ProtocolMessage;
     const edit = raw({ protocolMessage: { type: Type.MESSAGE_EDIT, key: { id: 'OLD', fromMe: true, remoteJid: ME }, editedMessage: { conversation: 'new' } } });

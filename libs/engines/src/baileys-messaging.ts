@@ -65,7 +65,7 @@ export class BaileysMessaging {
   async send(socket: WASocket, message: OutgoingMessage): Promise<SentMessage> {
     const content = toBaileysContent(message, this.meJid(socket));
     const sent = await this.relay(socket, message.to, content, message.id);
-    return this.sentMessage(message.id, message.to, message.kind, sent);
+    return this.sentMessage(socket, message.id, message.to, message.kind, sent);
   }
 
   async edit(socket: WASocket, target: MessageKey, text: string, id = newMessageId(socket.user?.id)): Promise<SentMessage> {
@@ -73,14 +73,14 @@ export class BaileysMessaging {
     const key = this.ownKey(target);
     if (typeof text !== 'string' || text.length === 0) throw new InvalidMessageError('text', 'must be a non-empty string');
     const sent = await this.relay(socket, target.chat, { text, edit: key }, id);
-    return this.sentMessage(id, target.chat, 'edit', sent);
+    return this.sentMessage(socket, id, target.chat, 'edit', sent);
   }
 
   async deleteForEveryone(socket: WASocket, target: MessageKey, id = newMessageId(socket.user?.id)): Promise<SentMessage> {
     assertMessageId(id);
     const key = toBaileysKey(target, 'target');
     const sent = await this.relay(socket, target.chat, { delete: key }, id);
-    return this.sentMessage(id, target.chat, 'delete', sent);
+    return this.sentMessage(socket, id, target.chat, 'delete', sent);
   }
 
   async markRead(socket: WASocket, keys: MessageKey[]): Promise<void> {
@@ -132,10 +132,11 @@ export class BaileysMessaging {
     return key;
   }
 
-  private sentMessage(id: string, to: string, kind: SentMessage['kind'], sent: WAMessage | undefined): SentMessage {
+  /** For media, the uploaded copy's descriptor, read from the message as Baileys built it. */
+  private sentMessage(socket: WASocket, id: string, to: string, kind: SentMessage['kind'], sent: WAMessage | undefined): SentMessage {
     const result: SentMessage = { id, chat: jidNormalizedUser(to), kind, timestamp: new Date().toISOString() };
     if (sent && MEDIA_KINDS.has(kind as OutgoingKind)) {
-      const normalized = toInboundMessage(sent, jidNormalizedUser(to));
+      const normalized = toInboundMessage(sent, this.meJid(socket));
       if (normalized && 'media' in normalized) result.media = normalized.media;
     }
     return result;

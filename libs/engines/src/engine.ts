@@ -65,8 +65,9 @@ export abstract class Engine extends EventEmitter<EngineEvents> {
   abstract requestPairingCode(phone: string): Promise<string>;
 
   /**
-   * Sends `message` under the id the caller chose, and resolves once WhatsApp's server has it in hand
-   * (its receipt comes later as `status`). Sending the same id again resends the same message.
+   * Sends `message` under the id the caller chose, and resolves once it is encrypted and written to
+   * WhatsApp (media uploaded first); the server's ack follows as status `sent`, then the recipient's
+   * receipts. Sending the same id again resends the same message.
    * @throws EngineNotConnectedError while not logged in; InvalidMessageError for a bad JID or content
    */
   abstract send(message: OutgoingMessage): Promise<SentMessage>;
