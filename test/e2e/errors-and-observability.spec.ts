@@ -84,6 +84,13 @@ describe.each(DATABASE_KINDS)('errors, logs, metrics and docs on the %s database
         '/sessions/{session}/qr',
         '/sessions/{session}/pairing-code',
         '/sessions/{session}/events',
+        '/sessions/{session}/messages',
+        '/sessions/{session}/messages/{message}',
+        '/sessions/{session}/messages/{message}/edit',
+        '/sessions/{session}/messages/{message}/media',
+        '/sessions/{session}/chats',
+        '/sessions/{session}/chats/{chat}/read',
+        '/sessions/{session}/presence',
       ].sort(),
     );
     for (const [path, operations] of Object.entries<Record<string, { summary?: string }>>(document.paths)) {

@@ -24,6 +24,9 @@ describe('migrations on PostgreSQL', () => {
     );
     expect(tables.map((table) => table.table_name)).toEqual([
       'api_keys',
+      'chats',
+      'message_uploads',
+      'messages',
       'migrations',
       'session_auth_state',
       'session_events',
