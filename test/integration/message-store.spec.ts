@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { loadConfig } from '@wafleet/config';
+import type { Engine } from '@wafleet/engines';
+import { SessionLeaseMetrics, SessionLeases } from '@wafleet/registry';
+import { EventLog, SessionEvents, type RunningEngine, type SessionEvent } from '@wafleet/sessions';
+import { Registry } from 'prom-client';
+import { MessageStore } from '../../libs/messages/src/message-store';
+import { migratedDatabase, type TestDatabase } from '../support/postgres';
+
+const FRIEND = '5511977770002@s.whatsapp.net';
+
+/** The message store on PostgreSQL: statuses only move forward, inbound is stored once, a stale owner writes nothing. */
+describe('the message store on PostgreSQL', () => {
+  let database: TestDatabase;
+  let dataSource: DataSource;
+  let tenantId: string;
+  let store: MessageStore;
+  const published: SessionEvent[] = [];
+  const leases: SessionLeases[] = [];
+
+  beforeAll(async () => {
+    ({ database, dataSource, tenantId } = await migratedDatabase());
+    const events = new SessionEvents();
+    events.subscribe((event) => published.push(event));
+    store = new MessageStore(dataSource, new EventLog(dataSource, events));
+  });
+
+  afterAll(async () => {
+    for (const lease of leases) lease.onApplicationShutdown();
+    await dataSource?.destroy();
+    await database?.drop();
+  });
+
+  async function ownedSession(instanceId = 'replica-a'): Promise<RunningEngine> {
+    const sessionId = randomUUID();
+    await database.query(`INSERT INTO sessions (id, tenant_id, name) VALUES ($1, $2, $3)`, [sessionId, tenantId, `s-${sessionId}`]);
+    return { sessionId, tenantId, name: `s-${sessionId}`, epoch: (await claim(instanceId, sessionId))!, engine: undefined as unknown as Engine };
+  }
+
+  async function claim(instanceId: string, sessionId: string): Promise<string | null> {
+    const config = loadConfig({ DATABASE_URL: database.url, ADMIN_API_KEY: 'x'.repeat(32), INSTANCE_ID: instanceId, LEASE_TTL_MS: '60000' });
+    const lease = new SessionLeases(config, dataSource, new SessionLeaseMetrics(new Registry()));
+    leases.push(lease);
+    // Another replica may take it at once: the earlier lease is treated as lapsed.
+    await database.query(`UPDATE sessions SET lease_expires_at = now() - interval '1 second' WHERE id = $1 AND owner_instance_id IS NOT NULL`, [sessionId]);
+    const epoch = await lease.claim(sessionId);
+    return epoch === null ? null : String(epoch);
+  }
+
+  async function pendingText(running: RunningEngine, waId: string): Promise<string> {
+    const id = randomUUID();
+    await store.insertOutgoing({ id, tenantId, sessionId: running.sessionId, waId, chat: FRIEND, kind: 'text', body: 'hi', content: {}, quotedId: null, idempotencyKey: null, requestHash: null, upload: null });
+    return id;
+  }
+
+  const statusOf = async (id: string) => (await database.query<{ status: string }>(`SELECT status FROM messages WHERE id = $1`, [id]))[0]?.status;
+  const eventsOf = (sessionId: string) => published.filter((event) => event.sessionId === sessionId).map((event) => (event.type === 'message.status' ? `status:${(event.data as { status: string }).status}` : event.type));
+
+  it('moves a status forward only: a late delivered never undoes read, and a failure after delivery is ignored', async () => {
+    const running = await ownedSession();
+    const id = await pendingText(running, 'WA-1');
+    expect(await store.markSent(running, id, { id: 'WA-1', chat: FRIEND, kind: 'text', timestamp: new Date().toISOString() })).toMatchObject({ status: 'sent' });
+    expect(await store.applyStatus(running, { id: 'WA-1', chat: FRIEND, status: 'read' })).toEqual({ id, status: 'read' });
+    expect(await store.applyStatus(running, { id: 'WA-1', chat: FRIEND, status: 'delivered' })).toBeNull();
+    expect(await store.applyStatus(running, { id: 'WA-1', chat: FRIEND, status: 'failed' })).toBeNull();
+    expect(await store.applyStatus(running, { id: 'WA-1', chat: FRIEND, status: 'played' })).toEqual({ id, status: 'played' });
+    expect(await statusOf(id)).toBe('played');
+    expect(eventsOf(running.sessionId)).toEqual(['message.sent', 'status:read', 'status:played']);
+  });
+
+  it('keeps a receipt that came before the send was recorded, and records the send without going back', async () => {
+    const running = await ownedSession();
+    const id = await pendingText(running, 'WA-2');
+    expect(await store.applyStatus(running, { id: 'WA-2', chat: FRIEND, status: 'delivered' })).toEqual({ id, status: 'delivered' });
+    expect(await store.markSent(running, id, { id: 'WA-2', chat: FRIEND, kind: 'text', timestamp: new Date().toISOString() })).toMatchObject({ status: 'delivered' });
+  });
+
+  it('stores an inbound message once however often it is delivered, counting it unread once', async () => {
+    const running = await ownedSession();
+    const inbound = { kind: 'text' as const, id: 'IN-1', chat: FRIEND, sender: FRIEND, fromMe: false, timestamp: new Date().toISOString(), text: 'hello' };
+    expect(await store.storeInbound(running, inbound)).toBe(true);
+    expect(await store.storeInbound(running, inbound)).toBe(false);
+    expect(eventsOf(running.sessionId)).toEqual(['message.received']);
+    expect((await store.chats(running.sessionId, 10, 0)).data).toEqual([expect.objectContaining({ jid: FRIEND, unread: 1 })]);
+  });
+
+  it('writes nothing for an owner whose lease epoch moved on', async () => {
+    const stale = await ownedSession('replica-a');
+    const id = await pendingText(stale, 'WA-3');
+    const fresh = { ...stale, epoch: (await claim('replica-b', stale.sessionId))! };
+    expect(fresh.epoch).not.toBe(stale.epoch);
+    expect(await store.markSent(stale, id, { id: 'WA-3', chat: FRIEND, kind: 'text', timestamp: new Date().toISOString() })).toBeNull();
+    expect(await store.applyStatus(stale, { id: 'WA-3', chat: FRIEND, status: 'read' })).toBeNull();
+    expect(await store.storeInbound(stale, { kind: 'text', id: 'IN-2', chat: FRIEND, sender: FRIEND, fromMe: false, timestamp: new Date().toISOString(), text: 'x' })).toBe(false);
+    expect(await statusOf(id)).toBe('pending');
+    expect(eventsOf(stale.sessionId)).toEqual([]);
+    expect(await store.applyStatus(fresh, { id: 'WA-3', chat: FRIEND, status: 'read' })).toEqual({ id, status: 'read' });
+  });
+});
