@@ -152,6 +152,11 @@ export class ClusterSessions {
     return Date.now();
   }
 
+  /** Rows of a query on the cluster's database (read-only use: tests and benches inspecting state). */
+  async query(sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+    return (await this.db.query(sql, params)).rows;
+  }
+
   /** Why each session last changed owner, from the handoff log: `released`, `lapsed` or `claimed`. */
   async lastHandoffReasons(sessionIds: string[]): Promise<string[]> {
     const { rows } = await this.db.query<{ reason: string }>(

@@ -15,6 +15,8 @@ import { MessageStore } from './message-store';
 export class MessageIntake implements OnModuleInit {
   private readonly logger = new Logger(MessageIntake.name);
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** Receipts for messages whose send is under way, held until the send is recorded: `<session>|<waId>`. */
+  private readonly held = new Map<string, MessageStatusUpdate[]>();
 
   constructor(
     private readonly runtime: SessionRuntime,
@@ -39,6 +41,30 @@ export class MessageIntake implements OnModuleInit {
     return next;
   }
 
+  /**
+   * Runs `send` for a message and then `record` in the session's queue; receipts the engine reports for
+   * it meanwhile are held and stored after `record`, so the log says sent before delivered. Other writes
+   * of the session are not held up by the send itself.
+   */
+  async sending<T>(running: RunningEngine, waId: string, send: () => Promise<T>, record: (sent: T) => Promise<void>): Promise<void> {
+    const key = `${running.sessionId}|${waId}`;
+    this.held.set(key, []);
+    let sent: T;
+    try {
+      sent = await send();
+    } catch (error) {
+      await this.serial(running.sessionId, () => this.release(running, key));
+      throw error;
+    }
+    await this.serial(running.sessionId, async () => {
+      try {
+        await record(sent);
+      } finally {
+        await this.release(running, key);
+      }
+    });
+  }
+
   /** Wakes whoever waits (on any replica) for the message to reach a status up to `status`. */
   async signal(id: string, status: MessageStatusName): Promise<void> {
     await Promise.all(
@@ -55,8 +81,17 @@ export class MessageIntake implements OnModuleInit {
   }
 
   private async applyStatus(running: RunningEngine, update: MessageStatusUpdate): Promise<void> {
+    const held = this.held.get(`${running.sessionId}|${update.id}`);
+    if (held) return void held.push(update);
     const applied = await this.store.applyStatus(running, update);
     if (applied) await this.signal(applied.id, applied.status);
+  }
+
+  /** Stops holding a message's receipts and stores those that came, in order. */
+  private async release(running: RunningEngine, key: string): Promise<void> {
+    const held = this.held.get(key) ?? [];
+    this.held.delete(key);
+    for (const update of held) await this.applyStatus(running, update);
   }
 
   private async receive(running: RunningEngine, message: InboundMessage): Promise<void> {

@@ -1,28 +1,35 @@
-import { Injectable } from '@nestjs/common';
-import { InvalidMessageError, type MessageKey, type PresenceState } from '@wafleet/engines';
+import { Injectable, Logger } from '@nestjs/common';
+import { EngineNotConnectedError, InvalidMessageError, type MessageKey, type PresenceState } from '@wafleet/engines';
 import { EventLog, SessionRuntime, type RunningEngine } from '@wafleet/sessions';
+import { DataSource } from 'typeorm';
 import { MessageIntake } from './message-intake';
 import { MessageStore } from './message-store';
 import { MESSAGE_COLUMNS, toMessageView, type MessageRow, type MessageView } from './message.view';
 import { MessageNotFoundError, MessageRefusedError, SessionNotConnectedError } from './messages.errors';
 import { isMediaKind, toOutgoingMessage } from './outgoing-content';
-import { DataSource } from 'typeorm';
 
-/** What only the session's owner can do, because it needs the session's engine. */
+/** What only the session's owner can do at once, because it needs the session's engine. */
 export type OwnerCall =
-  | { op: 'send'; messageId: string }
   | { op: 'edit'; messageId: string; text: string }
   | { op: 'delete'; messageId: string }
   | { op: 'read'; chat: string }
   | { op: 'presence'; chat: string; state: PresenceState };
 
+/** Sends that fail for a reason other than the connection are tried this many times, then marked failed. */
+const MAX_SEND_ATTEMPTS = 3;
+
+/** How a send of a pending message ended. */
+export type SendOutcome = 'sent' | 'failed' | 'not_connected' | 'retry';
+
 /**
- * The owner's side of messaging: sends a pending message under the WhatsApp id stored with it (a second
- * call for the same message sends nothing new), edits, deletes for everyone, marks chats read and sets
- * presence, each change stored under the lease epoch with its event.
+ * The owner's side of messaging: sends a pending message under the WhatsApp id stored with it (so a
+ * second try after a crash or a failover is the same message, never a new one), edits, deletes for
+ * everyone, marks chats read and sets presence, each change stored under the lease epoch with its event.
  */
 @Injectable()
 export class MessageOwner {
+  private readonly logger = new Logger(MessageOwner.name);
+
   constructor(
     private readonly runtime: SessionRuntime,
     private readonly store: MessageStore,
@@ -35,8 +42,6 @@ export class MessageOwner {
     const running = this.runtime.engineOf(sessionId);
     if (!running) throw new SessionNotConnectedError(name, 'not running on its owner (it is starting or stopping)');
     switch (call.op) {
-      case 'send':
-        return this.send(running, call.messageId);
       case 'edit':
         return this.edit(running, call.messageId, call.text);
       case 'delete':
@@ -49,29 +54,38 @@ export class MessageOwner {
     }
   }
 
-  private async send(running: RunningEngine, messageId: string): Promise<MessageView> {
-    const row = await this.store.find(running.sessionId, messageId);
-    if (!row) throw new MessageNotFoundError(messageId);
-    if (row.status !== 'pending') return toMessageView(row);
-    const upload = isMediaKind(row.kind) ? await this.store.upload(row.id) : undefined;
-    // In the session's queue: the receipts the engine reports while this send is under way are stored
-    // after it, so the log says sent before delivered.
-    const view = await this.intake.serial(running.sessionId, async () => {
-      let sent;
-      try {
-        sent = await running.engine.send(toOutgoingMessage(row, upload));
-      } catch (error) {
-        if (error instanceof InvalidMessageError) {
-          await this.store.markFailed(running, row.id, { code: error.code, message: error.message });
-          throw new MessageRefusedError(error.message);
-        }
-        throw error;
-      }
-      return this.store.markSent(running, row.id, sent);
-    });
-    if (!view) return toMessageView((await this.store.find(running.sessionId, row.id))!);
-    await this.intake.signal(view.id, view.status);
-    return view;
+  /** Sends one pending message and records what came of it; waiters for its status are woken. */
+  async sendPending(running: RunningEngine, row: MessageRow): Promise<SendOutcome> {
+    let outgoing;
+    try {
+      outgoing = toOutgoingMessage(row, isMediaKind(row.kind) ? await this.store.upload(row.id) : undefined);
+    } catch (error) {
+      return this.fail(running, row, { code: 'unsendable', message: (error as Error).message });
+    }
+    try {
+      await this.intake.sending(
+        running,
+        row.wa_id,
+        () => running.engine.send(outgoing),
+        async (sent) => {
+          const view = await this.store.markSent(running, row.id, sent);
+          if (view) await this.intake.signal(view.id, view.status);
+        },
+      );
+      return 'sent';
+    } catch (error) {
+      if (error instanceof EngineNotConnectedError) return 'not_connected';
+      if (error instanceof InvalidMessageError) return this.fail(running, row, { code: 'message_refused', message: error.message });
+      this.logger.warn({ err: error, sessionId: running.sessionId, messageId: row.id }, 'sending a message failed; it will be tried again');
+      if ((await this.store.countAttempt(row.id)) < MAX_SEND_ATTEMPTS) return 'retry';
+      return this.fail(running, row, { code: 'send_failed', message: `sending failed ${MAX_SEND_ATTEMPTS} times: ${(error as Error).message}` });
+    }
+  }
+
+  private async fail(running: RunningEngine, row: MessageRow, error: { code: string; message: string }): Promise<SendOutcome> {
+    const view = await this.intake.serial(running.sessionId, () => this.store.markFailed(running, row.id, error));
+    if (view) await this.intake.signal(view.id, 'failed');
+    return 'failed';
   }
 
   private async edit(running: RunningEngine, messageId: string, text: string): Promise<MessageView> {

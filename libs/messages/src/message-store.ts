@@ -53,9 +53,11 @@ export class MessageStore {
   /**
    * Writes a pending outgoing message (and its media bytes). With an idempotency key already used in the
    * last 24 hours nothing is written.
-   * @returns whether it was written
+   * @returns the row written, or undefined
    */
-  async insertOutgoing(message: NewOutgoing): Promise<boolean> {
+  async insertOutgoing(message: NewOutgoing): Promise<MessageRow | undefined> {
+    // The common case, no key and no media, is one statement without a transaction.
+    if (!message.idempotencyKey && !message.upload) return (await this.insertRow(this.dataSource.manager, message))[0];
     return this.dataSource.transaction(async (manager) => {
       if (message.idempotencyKey) {
         // A key older than the window is free again.
@@ -64,29 +66,60 @@ export class MessageStore {
           [message.tenantId, message.idempotencyKey],
         );
       }
-      const inserted: { id: string }[] = await manager.query(
-        `INSERT INTO messages (id, tenant_id, session_id, wa_id, chat, sender, from_me, direction, kind, body, content, quoted_id, status, idempotency_key, request_hash)
-         VALUES ($1, $2, $3, $4, $5, NULL, true, 'out', $6, $7, $8::jsonb, $9, 'pending', $10, $11)
-         ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-         RETURNING id`,
-        [
-          message.id,
-          message.tenantId,
-          message.sessionId,
-          message.waId,
-          message.chat,
-          message.kind,
-          message.body,
-          JSON.stringify(message.content),
-          message.quotedId,
-          message.idempotencyKey,
-          message.requestHash,
-        ],
-      );
-      if (inserted.length === 0) return false;
-      if (message.upload) await manager.query(`INSERT INTO message_uploads (message_id, data) VALUES ($1, $2)`, [message.id, message.upload]);
-      return true;
+      const [row] = await this.insertRow(manager, message);
+      if (row && message.upload) await manager.query(`INSERT INTO message_uploads (message_id, data) VALUES ($1, $2)`, [message.id, message.upload]);
+      return row;
     });
+  }
+
+  /** Counts a send that failed for a reason other than the connection. @returns the attempts so far */
+  async countAttempt(id: string): Promise<number> {
+    const [row]: { send_attempts: number }[] = await this.dataSource.query(
+      `WITH counted AS (UPDATE messages SET send_attempts = send_attempts + 1 WHERE id = $1 RETURNING send_attempts) SELECT send_attempts FROM counted`,
+      [id],
+    );
+    return row?.send_attempts ?? 0;
+  }
+
+  /** Which of `sessionIds` have messages waiting to be sent. */
+  async sessionsWithPending(sessionIds: string[]): Promise<string[]> {
+    const rows: { session_id: string }[] = await this.dataSource.query(
+      `SELECT DISTINCT session_id FROM messages WHERE status = 'pending' AND session_id = ANY($1::uuid[])`,
+      [sessionIds],
+    );
+    return rows.map((row) => row.session_id);
+  }
+
+  /** Messages waiting to be sent for the session, oldest first. */
+  async pending(sessionId: string, limit: number): Promise<MessageRow[]> {
+    return this.dataSource.query(
+      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE session_id = $1 AND status = 'pending' AND direction = 'out' ORDER BY created_at, id LIMIT $2`,
+      [sessionId, limit],
+    );
+  }
+
+  private insertRow(manager: EntityManager, message: NewOutgoing): Promise<MessageRow[]> {
+    // A CTE so the driver answers the returned rows, as for any SELECT.
+    return manager.query(
+      `WITH inserted AS (INSERT INTO messages (id, tenant_id, session_id, wa_id, chat, sender, from_me, direction, kind, body, content, quoted_id, status, idempotency_key, request_hash)
+       VALUES ($1, $2, $3, $4, $5, NULL, true, 'out', $6, $7, $8::jsonb, $9, 'pending', $10, $11)
+       ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+       RETURNING ${MESSAGE_COLUMNS})
+       SELECT * FROM inserted`,
+      [
+        message.id,
+        message.tenantId,
+        message.sessionId,
+        message.waId,
+        message.chat,
+        message.kind,
+        message.body,
+        JSON.stringify(message.content),
+        message.quotedId,
+        message.idempotencyKey,
+        message.requestHash,
+      ],
+    );
   }
 
   async byIdempotencyKey(tenantId: string, key: string): Promise<MessageRow | undefined> {
@@ -99,11 +132,6 @@ export class MessageStore {
 
   async saveAnswer(id: string, answer: StoredAnswer): Promise<void> {
     await this.dataSource.query(`UPDATE messages SET response = $2::jsonb WHERE id = $1 AND response IS NULL`, [id, JSON.stringify(answer)]);
-  }
-
-  /** Forgets a message nothing was sent for, so a retry (with the same Idempotency-Key) can try again. */
-  async forgetUnsent(id: string): Promise<void> {
-    await this.dataSource.query(`DELETE FROM messages WHERE id = $1 AND status = 'pending'`, [id]);
   }
 
   /** A message of the session, by its id here or its WhatsApp id. */
@@ -191,6 +219,7 @@ export class MessageStore {
         [id, JSON.stringify(error)],
       );
       if (!row) return null;
+      await manager.query(`DELETE FROM message_uploads WHERE message_id = $1`, [id]);
       await append({ sessionId: running.sessionId, epoch: running.epoch, type: 'message.status', data: { id: row.id, waId: row.wa_id, chat: row.chat, status: 'failed', error } });
       return toMessageView(row);
     });

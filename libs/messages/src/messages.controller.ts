@@ -1,5 +1,5 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiCreatedResponse, ApiHeader, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiCreatedResponse, ApiHeader, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { CallerTenant, TenantOnly } from '@wafleet/auth';
 import { ListQueryDto, ValidationFailedError } from '@wafleet/core';
 import { EditMessageDto, ListMessagesQueryDto, PresenceDto, SendMessageDto, SendQueryDto } from './messages.dto';
@@ -24,10 +24,11 @@ export class MessagesController {
   @ApiOperation({
     summary: 'Send a message (text, media, location, contact, reaction; replies and mentions).',
     description:
-      '201 once WhatsApp has it (or, with `wait`, once that status is reached); 202 when `wait` timed out first. With `Idempotency-Key`, a retry within 24 h on any replica answers what the first request answered and sends nothing again.',
+      "202 once stored (status pending): the session's owner sends it from its queue, in order, also after a failover. With `wait`, 201 once that status is reached (or the message failed), 202 when the timeout came first. With `Idempotency-Key`, a retry within 24 h on any replica answers what the first request answered and sends nothing again.",
   })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Up to 255 printable characters.' })
-  @ApiCreatedResponse({ description: 'The message.' })
+  @ApiCreatedResponse({ description: 'The message, at the status waited for.' })
+  @ApiAcceptedResponse({ description: 'The message, queued (or short of the status waited for).' })
   async send(
     @CallerTenant() tenantId: string,
     @Param('session') session: string,

@@ -26,14 +26,6 @@ export class IdempotencyKeyReusedError extends UnprocessableError {
   }
 }
 
-/** A request with this Idempotency-Key is still being served; its answer is not in yet. */
-export class IdempotentRequestInFlightError extends ConflictError {
-  constructor() {
-    super('idempotent_request_in_flight', 'A request with this Idempotency-Key is still being served; retry in a moment for its answer.');
-    this.headers['Retry-After'] = '1';
-  }
-}
-
 /** The session is not connected to WhatsApp right now, so nothing was sent. */
 export class SessionNotConnectedError extends ConflictError {
   constructor(name: string, status: string) {

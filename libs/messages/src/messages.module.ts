@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { SessionsModule } from '@wafleet/sessions';
+import { MessageDispatcher } from './message-dispatcher';
 import { MessageIntake } from './message-intake';
 import { MessageOwner } from './message-owner';
 import { MessageStore } from './message-store';
@@ -10,7 +11,7 @@ import { MessagesService } from './messages.service';
 @Module({
   imports: [SessionsModule],
   controllers: [MessagesController],
-  providers: [MessageStore, MessageIntake, MessageOwner, MessagesService],
+  providers: [MessageStore, MessageIntake, MessageOwner, MessageDispatcher, MessagesService],
   exports: [MessagesService],
 })
 export class MessagesModule {}

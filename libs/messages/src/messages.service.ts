@@ -3,46 +3,42 @@ import { AppConfig } from '@wafleet/config';
 import { ValidationFailedError, type Page } from '@wafleet/core';
 import { downloadMedia, newMessageId, type DownloadedMedia, type PresenceState } from '@wafleet/engines';
 import { SessionsService, SessionUnownedError, type SessionView } from '@wafleet/sessions';
-import { Bus, BusUnknownInstanceError, Rendezvous } from '@wafleet/sync';
+import { Bus, Rendezvous } from '@wafleet/sync';
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
 import { toChatJid } from './jid';
 import { resolveMedia } from './media-source';
+import { MessageDispatcher } from './message-dispatcher';
 import { MessageOwner, type OwnerCall } from './message-owner';
 import { hasReached, statusKey, type ForwardStatus } from './message-status';
 import { MessageStore, type ChatView } from './message-store';
 import { toMessageView, type MessageRow, type MessageView, type StoredAnswer } from './message.view';
 import { DEFAULT_WAIT_MS, type SendMessageDto } from './messages.dto';
-import {
-  IdempotencyKeyReusedError,
-  IdempotentRequestInFlightError,
-  MessageNotFoundError,
-  ReplayedError,
-  SessionNotConnectedError,
-} from './messages.errors';
+import { IdempotencyKeyReusedError, MessageNotFoundError, ReplayedError, SessionNotConnectedError } from './messages.errors';
 import { isMediaKind, toStoredContent, type KeyLookup } from './outgoing-content';
 
 /** The Bus command a replica serves for the sessions it owns. */
 const OWNER_COMMAND = 'messages.command';
 const OWNER_TIMEOUT_MS = 30_000;
-/** A pending message older than this whose request never answered (its replica died) is sent again, under its id. */
-const STALE_PENDING_MS = 30_000;
 const POLL_MS = 100;
+/** How long a retry waits for the first request's answer before answering from the message as it is. */
+const REPLAY_WAIT_MS = 5_000;
 
 type OwnerCommand = OwnerCall & { sessionId: string; name: string };
 
-/** An answer and its HTTP status: 201 once sent (and the awaited status reached), 202 when the wait timed out. */
+/** An answer and its HTTP status: 202 queued (or the awaited status not reached in time), 201 the awaited status reached. */
 export interface SendAnswer {
   httpStatus: 201 | 202;
   body: MessageView;
 }
 
 /**
- * Messages of a tenant's sessions, from any replica. A send is written first (with its WhatsApp id and
- * any media bytes) on the replica that took the request, then sent by the session's owner — here or over
- * the Bus. `Idempotency-Key` makes a retry, on any replica, answer what the first request answered and
- * never send twice; `wait` answers once the status is reached, whichever replica stores it.
+ * Messages of a tenant's sessions, from any replica. A send is written (with its WhatsApp id and any
+ * media bytes) on the replica that took the request and answered at once; the session's owner sends it
+ * from its queue (MessageDispatcher), so nothing accepted is lost to a crash or a failover.
+ * `Idempotency-Key` makes a retry, on any replica, answer what the first request answered and never send
+ * twice; `wait` answers once the status is reached, whichever replica stores it.
  */
 @Injectable()
 export class MessagesService implements OnModuleInit {
@@ -53,6 +49,7 @@ export class MessagesService implements OnModuleInit {
     private readonly sessions: SessionsService,
     private readonly store: MessageStore,
     private readonly owner: MessageOwner,
+    private readonly dispatcher: MessageDispatcher,
     private readonly bus: Bus,
     private readonly rendezvous: Rendezvous,
     private readonly dataSource: DataSource,
@@ -71,8 +68,10 @@ export class MessagesService implements OnModuleInit {
     const requestHash = hashRequest(session.id, dto, options.wait);
     if (key) {
       const existing = await this.store.byIdempotencyKey(tenantId, key);
-      if (existing) return this.replay(session, existing, requestHash, options);
+      if (existing) return this.replay(session, existing, requestHash);
     }
+    // Queued only for a linked session that is meant to run: it sends them once it is connected.
+    if (session.desiredState !== 'running' || !session.me) throw new SessionNotConnectedError(session.name, session.status);
     const chat = toChatJid(dto.to, 'to');
     const media = isMediaKind(dto.kind)
       ? await resolveMedia(dto.kind, dto.media!, { maxBytes: this.config.messages.mediaMaxBytes, allowPrivate: this.config.messages.mediaUrlAllowPrivate })
@@ -93,8 +92,11 @@ export class MessagesService implements OnModuleInit {
       requestHash: key ? requestHash : null,
       upload: media?.data ?? null,
     });
-    if (!written) return this.replay(session, (await this.store.byIdempotencyKey(tenantId, key!))!, requestHash, options);
-    return this.deliver(session, id, key, options);
+    if (!written) return this.replay(session, (await this.store.byIdempotencyKey(tenantId, key!))!, requestHash);
+    this.dispatcher.announce(session.id);
+    const answer = await this.awaitStatus(session.id, toMessageView(written), options);
+    if (key) await this.store.saveAnswer(id, answer);
+    return answer;
   }
 
   async list(tenantId: string, sessionRef: string, chat: string | undefined, limit: number, cursor?: string): Promise<Page<MessageView>> {
@@ -144,28 +146,10 @@ export class MessagesService implements OnModuleInit {
     return this.toOwner(session, { op: 'presence', chat: jid, state });
   }
 
-  /** Has the owner send the written message, then waits for the status asked for. */
-  private async deliver(session: SessionView, id: string, key: string | undefined, options: { wait?: ForwardStatus; timeoutMs?: number }): Promise<SendAnswer> {
-    let view: MessageView;
-    try {
-      view = (await this.toOwner(session, { op: 'send', messageId: id })) as MessageView;
-    } catch (error) {
-      // Nothing went out: let a retry (with the same key) try again rather than replay a failure.
-      if (error instanceof SessionNotConnectedError || error instanceof SessionUnownedError || error instanceof BusUnknownInstanceError || isNotConnected(error)) {
-        await this.store.forgetUnsent(id);
-      } else if (key && isPermanent(error)) {
-        await this.store.saveAnswer(id, errorAnswer(error));
-      }
-      throw error;
-    }
-    const answer = await this.awaitStatus(session.id, view, options);
-    if (key) await this.store.saveAnswer(id, answer);
-    return answer;
-  }
-
   private async awaitStatus(sessionId: string, view: MessageView, options: { wait?: ForwardStatus; timeoutMs?: number }): Promise<SendAnswer> {
     const wanted = options.wait;
-    if (!wanted || hasReached(view.status, wanted)) return { httpStatus: 201, body: view };
+    if (!wanted) return { httpStatus: 202, body: view };
+    if (hasReached(view.status, wanted)) return { httpStatus: 201, body: view };
     const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_WAIT_MS);
     try {
       // A status stored before this wait began was signalled already, and the signal is kept for a while.
@@ -181,23 +165,24 @@ export class MessagesService implements OnModuleInit {
     return { httpStatus: hasReached(latest.status, wanted) ? 201 : 202, body: latest };
   }
 
-  /** A request whose Idempotency-Key was seen: the first answer, once there is one. */
-  private async replay(session: SessionView, existing: MessageRow, requestHash: string, options: { wait?: ForwardStatus; timeoutMs?: number }): Promise<SendAnswer> {
+  /**
+   * A request whose Idempotency-Key was seen: the first answer, once there is one. When the first request
+   * never answered (its replica died while it waited), the message as it is now becomes the answer: it
+   * was accepted, and its owner sends it either way.
+   */
+  private async replay(session: SessionView, existing: MessageRow, requestHash: string): Promise<SendAnswer> {
     if (existing.request_hash !== requestHash) throw new IdempotencyKeyReusedError();
-    const giveUpAt = Date.now() + (options.timeoutMs ?? DEFAULT_WAIT_MS) + OWNER_TIMEOUT_MS;
-    let row: MessageRow | undefined = existing;
-    while (row && !row.response && Date.now() < giveUpAt) {
-      // Its request died before answering: send it again, under the same WhatsApp id.
-      if (row.status === 'pending' && Date.now() - row.updated_at.getTime() > STALE_PENDING_MS) {
-        await this.dataSource.query(`UPDATE messages SET updated_at = now() WHERE id = $1`, [row.id]);
-        return this.deliver(session, row.id, row.idempotency_key ?? undefined, options);
-      }
+    const giveUpAt = Date.now() + REPLAY_WAIT_MS;
+    let row: MessageRow = existing;
+    while (!row.response && Date.now() < giveUpAt) {
       await sleep(POLL_MS);
-      row = await this.store.find(session.id, row.id);
+      row = (await this.store.find(session.id, row.id)) ?? row;
     }
-    if (!row) throw new IdempotentRequestInFlightError();
-    if (!row.response) throw new IdempotentRequestInFlightError();
-    return replayAnswer(row.response);
+    if (!row.response) {
+      await this.store.saveAnswer(row.id, { httpStatus: 202, body: toMessageView(row) });
+      row = (await this.store.find(session.id, row.id)) ?? row;
+    }
+    return replayAnswer(row.response!);
   }
 
   private async toOwner(session: SessionView, call: OwnerCall): Promise<unknown> {
@@ -234,20 +219,8 @@ function hashRequest(sessionId: string, dto: SendMessageDto, wait: ForwardStatus
   return createHash('sha256').update(JSON.stringify({ sessionId, dto, wait: wait ?? null })).digest('base64url');
 }
 
-/** A client error that a retry would meet again (the message refused, say), unlike a timeout or an outage. */
-function isPermanent(error: unknown): boolean {
-  const status = (error as { status?: number })?.status;
-  return typeof status === 'number' && status >= 400 && status < 500 && status !== 409;
-}
 
-function isNotConnected(error: unknown): boolean {
-  return (error as { code?: string })?.code === 'session_not_connected';
-}
 
-function errorAnswer(error: unknown): StoredAnswer {
-  const e = error as { status?: number; code?: string; message?: string; details?: unknown };
-  return { httpStatus: e.status ?? 500, body: { error: { code: e.code ?? 'internal_error', message: e.message ?? 'failed', ...(e.details ? { details: e.details } : {}) } } };
-}
 
 function replayAnswer(answer: StoredAnswer): SendAnswer {
   if (answer.httpStatus === 201 || answer.httpStatus === 202) return answer as SendAnswer;

@@ -29,6 +29,7 @@ export class MessagesAndChats1764200000000 implements MigrationInterface {
         idempotency_key text,
         request_hash text,
         response jsonb,
+        send_attempts integer NOT NULL DEFAULT 0,
         created_at timestamptz(3) NOT NULL DEFAULT now(),
         updated_at timestamptz(3) NOT NULL DEFAULT now(),
         UNIQUE (session_id, chat, from_me, wa_id)
@@ -36,6 +37,8 @@ export class MessagesAndChats1764200000000 implements MigrationInterface {
     await db.query(`CREATE UNIQUE INDEX messages_idempotency ON messages (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL`);
     await db.query(`CREATE INDEX messages_by_chat ON messages (session_id, chat, created_at DESC, id DESC)`);
     await db.query(`CREATE INDEX messages_by_session ON messages (session_id, created_at DESC, id DESC)`);
+    // The owner's send queue: what each session still has to send, oldest first.
+    await db.query(`CREATE INDEX messages_pending ON messages (session_id, created_at, id) WHERE status = 'pending'`);
     // Bytes of outgoing media between the request and the send: the replica that took the request is not
     // always the one that sends. Removed once WhatsApp holds the file.
     await db.query(`
