@@ -18,6 +18,20 @@ export type { SessionView } from './session.view';
 
 const UNIQUE_VIOLATION = '23505';
 const MAX_METADATA_BYTES = 8 * 1024;
+/** The columns of a Session, named as its properties; the driver parses jsonb and timestamptz, and keeps the bigint a string. */
+const SESSION_COLUMNS = [
+  'id',
+  'tenant_id AS "tenantId"',
+  'name',
+  'metadata',
+  'status',
+  'desired_state AS "desiredState"',
+  'me',
+  'owner_instance_id AS "ownerInstanceId"',
+  'lease_epoch AS "leaseEpoch"',
+  'created_at AS "createdAt"',
+  'updated_at AS "updatedAt"',
+].join(', ');
 /** The Bus command a replica serves for sessions it owns. */
 const SESSION_COMMAND = 'sessions.command';
 
@@ -193,8 +207,15 @@ export class SessionsService implements OnModuleInit {
     }
   }
 
+  /**
+   * One parameterised statement rather than `findOneBy`: every call on a session starts here, and
+   * TypeORM's query builder costs more CPU than the lookup itself.
+   */
   private async find(tenantId: string, idOrName: string): Promise<Session> {
-    const session = await this.sessions.findOneBy(isUuid(idOrName) ? { tenantId, id: idOrName } : { tenantId, name: idOrName });
+    const [session]: Session[] = await this.sessions.query(
+      `SELECT ${SESSION_COLUMNS} FROM sessions WHERE tenant_id = $1 AND ${isUuid(idOrName) ? 'id' : 'name'} = $2`,
+      [tenantId, idOrName],
+    );
     if (!session) throw new SessionNotFoundError(idOrName);
     return session;
   }
