@@ -2,17 +2,17 @@ import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '@wafleet/config';
 import { ValidationFailedError, type Page } from '@wafleet/core';
 import { downloadMedia, newMessageId, type DownloadedMedia, type PresenceState } from '@wafleet/engines';
-import { SessionsService, SessionUnownedError, type SessionView } from '@wafleet/sessions';
+import { SessionNotFoundError, SessionsService, SessionUnownedError, type SessionView } from '@wafleet/sessions';
 import { Bus, Rendezvous } from '@wafleet/sync';
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DataSource } from 'typeorm';
+import { DataSource, QueryFailedError } from 'typeorm';
 import { toChatJid } from './jid';
 import { resolveMedia } from './media-source';
 import { MessageDispatcher } from './message-dispatcher';
 import { MessageOwner, type OwnerCall } from './message-owner';
 import { hasReached, statusKey, type ForwardStatus } from './message-status';
-import { MessageStore, type ChatView } from './message-store';
+import { MessageStore, type ChatView, type NewOutgoing } from './message-store';
 import { toMessageView, type MessageRow, type MessageView, type StoredAnswer } from './message.view';
 import { DEFAULT_WAIT_MS, type SendMessageDto } from './messages.dto';
 import { IdempotencyKeyReusedError, MessageNotFoundError, ReplayedError, SessionNotConnectedError } from './messages.errors';
@@ -21,6 +21,7 @@ import { isMediaKind, toStoredContent, type KeyLookup } from './outgoing-content
 /** The Bus command a replica serves for the sessions it owns. */
 const OWNER_COMMAND = 'messages.command';
 const OWNER_TIMEOUT_MS = 30_000;
+const FOREIGN_KEY_VIOLATION = '23503';
 const POLL_MS = 100;
 /** How long a retry waits for the first request's answer before answering from the message as it is. */
 const REPLAY_WAIT_MS = 5_000;
@@ -63,7 +64,8 @@ export class MessagesService implements OnModuleInit {
   }
 
   async send(tenantId: string, sessionRef: string, dto: SendMessageDto, options: { idempotencyKey?: string; wait?: ForwardStatus; timeoutMs?: number }): Promise<SendAnswer> {
-    const session = await this.sessions.get(tenantId, sessionRef);
+    // A moment-old read is enough to accept a send: one accepted for a session stopped in that moment stays queued, as one accepted just before the stop.
+    const session = await this.sessions.recent(tenantId, sessionRef);
     const key = options.idempotencyKey;
     const requestHash = hashRequest(session.id, dto, options.wait);
     if (key) {
@@ -78,7 +80,7 @@ export class MessagesService implements OnModuleInit {
       : undefined;
     const { body, content } = await toStoredContent(dto, media, this.lookup(session.id));
     const id = randomUUID();
-    const written = await this.store.insertOutgoing({
+    const written = await this.insertOutgoing(sessionRef, {
       id,
       tenantId,
       sessionId: session.id,
@@ -97,6 +99,16 @@ export class MessagesService implements OnModuleInit {
     const answer = await this.awaitStatus(session.id, toMessageView(written), options);
     if (key) await this.store.saveAnswer(id, answer);
     return answer;
+  }
+
+  /** The session read a moment ago may have been deleted since: that send is for no session, not a 500. */
+  private async insertOutgoing(sessionRef: string, message: NewOutgoing): Promise<MessageRow | undefined> {
+    try {
+      return await this.store.insertOutgoing(message);
+    } catch (error) {
+      if (error instanceof QueryFailedError && (error.driverError as { code?: string }).code === FOREIGN_KEY_VIOLATION) throw new SessionNotFoundError(sessionRef);
+      throw error;
+    }
   }
 
   async list(tenantId: string, sessionRef: string, chat: string | undefined, limit: number, cursor?: string): Promise<Page<MessageView>> {

@@ -11,6 +11,7 @@ import { parsePhoneNumber } from './phone-number';
 import type { SessionEvent } from './session-events';
 import { FIRST_QR_WAIT_MS, SessionLifecycle } from './session-lifecycle';
 import { Session } from './session.entity';
+import { SessionSnapshots } from './session-snapshots';
 import { toSessionView, type SessionView } from './session.view';
 import { NoCapacityError, SessionNameTakenError, SessionNotFoundError, SessionUnownedError } from './sessions.errors';
 
@@ -61,6 +62,8 @@ const COMMAND_TIMEOUT_MS: Record<CommandOp, number> = {
  */
 @Injectable()
 export class SessionsService implements OnModuleInit {
+  private readonly snapshots = new SessionSnapshots();
+
   constructor(
     @InjectRepository(Session) private readonly sessions: Repository<Session>,
     private readonly lifecycle: SessionLifecycle,
@@ -78,6 +81,7 @@ export class SessionsService implements OnModuleInit {
     if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) {
       throw new ValidationFailedError([{ field: 'metadata', problems: [`metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`] }]);
     }
+    this.snapshots.forget(tenantId, undefined, name);
     try {
       const [row] = await this.sessions.query(
         `INSERT INTO sessions (id, tenant_id, name, metadata) VALUES ($1, $2, $3, $4::jsonb) RETURNING id`,
@@ -105,6 +109,15 @@ export class SessionsService implements OnModuleInit {
 
   async get(tenantId: string, idOrName: string): Promise<SessionView> {
     return toSessionView(await this.find(tenantId, idOrName));
+  }
+
+  /**
+   * The session as read at most SNAPSHOT_TTL_MS ago, for a caller that may act on a slightly old state:
+   * the send route, where a message accepted for a session stopped elsewhere in that moment stays queued
+   * like one accepted just before the stop. Changes made through this replica are seen at once.
+   */
+  recent(tenantId: string, idOrName: string): Promise<SessionView> {
+    return this.snapshots.get(tenantId, idOrName, () => this.get(tenantId, idOrName));
   }
 
   /**
@@ -161,8 +174,17 @@ export class SessionsService implements OnModuleInit {
     return this.route(tenantId, idOrName, { op: 'pairingCode', phone });
   }
 
+  /** Serves the call where the session runs; whatever came of it, this replica's snapshots of the session are dropped. */
   private async route<T>(tenantId: string, idOrName: string, call: SessionCall): Promise<T> {
     const session = await this.find(tenantId, idOrName);
+    try {
+      return await this.routeFound<T>(tenantId, session, call);
+    } finally {
+      this.snapshots.forget(tenantId, session.id);
+    }
+  }
+
+  private async routeFound<T>(tenantId: string, session: Session, call: SessionCall): Promise<T> {
     const [lease]: { owner: string }[] = await this.sessions.query(
       `SELECT owner_instance_id AS owner FROM sessions WHERE id = $1 AND lease_expires_at > now()`,
       [session.id],
@@ -195,7 +217,11 @@ export class SessionsService implements OnModuleInit {
 
   /** A call another replica forwarded because this one owns the session; served here whatever happened since. */
   private async serve(command: SessionCommand): Promise<unknown> {
-    return this.run(await this.find(command.tenantId, command.sessionId), command);
+    try {
+      return await this.run(await this.find(command.tenantId, command.sessionId), command);
+    } finally {
+      this.snapshots.forget(command.tenantId, command.sessionId);
+    }
   }
 
   private run(session: Session, command: SessionCommand): Promise<unknown> {
