@@ -25,6 +25,8 @@ export class MessageDispatcher implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(MessageDispatcher.name);
   /** Sessions being drained now, and whether another pass was asked for meanwhile. */
   private readonly draining = new Map<string, { again: boolean }>();
+  /** Sessions with an announcement in flight, and whether another was asked for meanwhile. */
+  private readonly announcing = new Map<string, { again: boolean }>();
   private timer?: NodeJS.Timeout;
   private stopped = false;
 
@@ -62,9 +64,24 @@ export class MessageDispatcher implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  /** Tells the session's owner, wherever it runs, that it has something to send; never throws. */
+  /**
+   * Tells the session's owner, wherever it runs, that it has something to send; never throws. One
+   * announcement per session is in flight at a time: those asked for meanwhile become one more, published
+   * once it is out, which still comes after every message written before it was asked for. Under a burst
+   * of sends that is one publish per round trip instead of one per message, on every replica that hears it.
+   */
   announce(sessionId: string): void {
-    this.pubsub.publish(MESSAGES_PENDING, { sessionId }).catch((error: unknown) => this.logger.warn({ err: error, sessionId }, 'announcing a pending message failed; the sweep will find it'));
+    const current = this.announcing.get(sessionId);
+    if (current) return void (current.again = true);
+    const state = { again: false };
+    this.announcing.set(sessionId, state);
+    void this.pubsub
+      .publish(MESSAGES_PENDING, { sessionId })
+      .catch((error: unknown) => this.logger.warn({ err: error, sessionId }, 'announcing a pending message failed; the sweep will find it'))
+      .finally(() => {
+        this.announcing.delete(sessionId);
+        if (state.again) this.announce(sessionId);
+      });
   }
 
   /** Drains the session's queue if this replica runs its engine. */
