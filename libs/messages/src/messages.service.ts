@@ -67,7 +67,8 @@ export class MessagesService implements OnModuleInit {
     // A moment-old read is enough to accept a send: one accepted for a session stopped in that moment stays queued, as one accepted just before the stop.
     const session = await this.sessions.recent(tenantId, sessionRef);
     const key = options.idempotencyKey;
-    const requestHash = hashRequest(session.id, dto, options.wait);
+    // Only a request with a key is ever compared with another.
+    const requestHash = key ? hashRequest(session.id, dto, options.wait) : '';
     if (key) {
       const existing = await this.store.byIdempotencyKey(tenantId, key);
       if (existing) return this.replay(session, existing, requestHash);
