@@ -192,7 +192,7 @@ export class MessageStore {
    * @returns the message, or null when this replica no longer holds the session
    */
   async markSent(running: RunningEngine, id: string, sent: SentMessage): Promise<MessageView | null> {
-    return this.inLog(running, async (manager, append) => {
+    return this.inLog(async (manager, append) => {
       const [row]: MessageRow[] = await manager.query(
         `WITH updated AS (
            UPDATE messages SET status = CASE WHEN ${RANK_SQL} < 1 THEN 'sent' ELSE status END,
@@ -211,7 +211,7 @@ export class MessageStore {
 
   /** Records that the engine could not send it; `message.status` failed in the log. */
   async markFailed(running: RunningEngine, id: string, error: { code: string; message: string }): Promise<MessageView | null> {
-    return this.inLog(running, async (manager, append) => {
+    return this.inLog(async (manager, append) => {
       const [row]: MessageRow[] = await manager.query(
         `WITH updated AS (
            UPDATE messages SET status = 'failed', error = $2::jsonb, updated_at = now() WHERE id = $1 AND ${RANK_SQL} < 2 RETURNING ${MESSAGE_COLUMNS})
@@ -232,7 +232,7 @@ export class MessageStore {
    */
   async applyStatus(running: RunningEngine, update: MessageStatusUpdate): Promise<{ id: string; status: MessageView['status'] } | null> {
     const error = update.status === 'failed' ? { code: 'not_delivered', message: `WhatsApp refused the message${update.error ? ` (${update.error})` : ''}` } : null;
-    return this.inLog(running, async (manager, append) => {
+    return this.inLog(async (manager, append) => {
       const [row]: { id: string; wa_id: string; chat: string }[] = await manager.query(
         `WITH updated AS (
            UPDATE messages SET status = $4, error = COALESCE($5::jsonb, error), updated_at = now()
@@ -256,7 +256,7 @@ export class MessageStore {
    */
   async storeInbound(running: RunningEngine, message: InboundMessage): Promise<boolean> {
     return (
-      (await this.inLog(running, async (manager, append) => {
+      (await this.inLog(async (manager, append) => {
         const at = { sessionId: running.sessionId, epoch: running.epoch };
         if (message.kind === 'edit' || message.kind === 'delete') {
           const [target]: { id: string }[] = await manager.query(
@@ -294,7 +294,7 @@ export class MessageStore {
   }
 
   /** Runs `work` in one transaction with the log; null (and nothing kept) when the lease epoch moved on. */
-  private async inLog<R>(running: RunningEngine, work: (manager: EntityManager, append: Append) => Promise<R | null>): Promise<R | null> {
+  private async inLog<R>(work: (manager: EntityManager, append: Append) => Promise<R | null>): Promise<R | null> {
     try {
       return await this.log.transact(async (manager, append) => {
         const fenced: Append = async (event) => {
