@@ -4,6 +4,7 @@ import type { InboundMessage, MessageStatusUpdate, SentMessage } from '@wafleet/
 import { EventLog, type Append, type RunningEngine } from '@wafleet/sessions';
 import { DataSource, type EntityManager } from 'typeorm';
 import { RANK_SQL, rankOf } from './message-status';
+import { insertInbound, touchChat } from './message-rows';
 import { MESSAGE_COLUMNS, toMessageView, type MessageRow, type MessageView, type StoredAnswer } from './message.view';
 
 /** An outgoing message as the replica that took the request writes it, before any engine sends it. */
@@ -27,11 +28,6 @@ export interface ChatView {
   lastMessageId: string | null;
   lastMessageAt: string;
   unread: number;
-}
-
-/** What a written message changed, for the caller to act on after commit. */
-export interface Applied {
-  view: MessageView;
 }
 
 /** How long an Idempotency-Key holds: the same key within this window returns the first answer. */
@@ -313,60 +309,3 @@ export class MessageStore {
 
 /** Rolls a write back when the session's epoch is no longer the writer's. */
 class LeaseMovedOn extends Error {}
-
-async function insertInbound(manager: EntityManager, running: RunningEngine, message: Exclude<InboundMessage, { kind: 'edit' | 'delete' }>): Promise<MessageRow | undefined> {
-  const { body, content, media } = inboundParts(message);
-  const [row]: MessageRow[] = await manager.query(
-    `WITH inserted AS (
-       INSERT INTO messages (id, tenant_id, session_id, wa_id, chat, sender, from_me, direction, kind, body, content, media, quoted_id, status, wa_timestamp)
-       VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12, $13, $14)
-       ON CONFLICT (session_id, chat, from_me, wa_id) DO NOTHING
-       RETURNING ${MESSAGE_COLUMNS})
-     SELECT * FROM inserted`,
-    [
-      running.tenantId,
-      running.sessionId,
-      message.id,
-      message.chat,
-      message.sender,
-      message.fromMe,
-      message.fromMe ? 'out' : 'in',
-      message.kind,
-      body,
-      JSON.stringify(content),
-      media ? JSON.stringify(media) : null,
-      message.quotedId ?? null,
-      message.fromMe ? 'sent' : 'received',
-      message.timestamp,
-    ],
-  );
-  return row;
-}
-
-function inboundParts(message: Exclude<InboundMessage, { kind: 'edit' | 'delete' }>): { body: string | null; content: Record<string, unknown>; media: unknown } {
-  const extra: Record<string, unknown> = {};
-  if (message.pushName) extra.pushName = message.pushName;
-  if (message.mentions?.length) extra.mentions = message.mentions;
-  switch (message.kind) {
-    case 'text':
-      return { body: message.text, content: extra, media: null };
-    case 'location':
-      return { body: null, content: { ...extra, location: message.location }, media: null };
-    case 'contact':
-      return { body: null, content: { ...extra, contact: message.contact }, media: null };
-    case 'reaction':
-      return { body: message.emoji, content: { ...extra, target: message.target, emoji: message.emoji }, media: null };
-    case 'unsupported':
-      return { body: null, content: { ...extra, contentType: message.contentType }, media: null };
-    default:
-      return { body: message.text ?? null, content: message.voice ? { ...extra, voice: true } : extra, media: message.media };
-  }
-}
-
-async function touchChat(manager: EntityManager, row: MessageRow, unread: boolean): Promise<void> {
-  await manager.query(
-    `INSERT INTO chats (session_id, jid, tenant_id, last_message_id, last_message_at, unread) VALUES ($1, $2, $3, $4, now(), $5)
-     ON CONFLICT (session_id, jid) DO UPDATE SET last_message_id = $4, last_message_at = now(), unread = chats.unread + $5`,
-    [row.session_id, row.chat, row.tenant_id, row.id, unread ? 1 : 0],
-  );
-}
