@@ -12,19 +12,23 @@
  *    is arrival − the event's `occurredAt` (the database's clock, ms precision, the transaction's start).
  *    Goal: cross p99 ≤ 1.5 × local p99.
  * 2. Send throughput. The route answers 202 once a send is stored; the owner sends from its queue.
- *    SEND_REQUESTS (default 2000) `POST /sessions/:s/messages` kind text with the
- *    tenant's X-API-Key on the owner replica, SEND_CONCURRENCY in flight (default 20), round robin over
- *    SEND_RECIPIENTS numbers (default 10), after SEND_WARMUP requests (default 200, which also make every
- *    recipient known); every send reaches wa-sim, which answers with receipts. The baseline is
- *    bench/bare-nest.worker.js (Nest + Fastify, one POST route, no validation, 201 JSON) driven by the
- *    same client (node:http keep-alive agent, one socket per request in flight), the same body and
- *    concurrency. Goal: send ≥ 0.6 × bare requests/s. CPU per request of the owner replica, wa-sim and
- *    the bare server (from /proc) says where the time went.
+ *    SEND_REQUESTS (default 2000) `POST /sessions/:s/messages` kind text with the tenant's X-API-Key
+ *    on SEND_TARGET (default `other`, the replica that does not own the session, as behind a balancer;
+ *    `owner` for the owner), SEND_CONCURRENCY in flight (default 20), round robin over SEND_RECIPIENTS
+ *    numbers (default 10), after SEND_WARMUP requests (default 200, which also make every recipient
+ *    known); every send reaches wa-sim, which answers with receipts, so the owner sends the queue while
+ *    the route takes more. The baseline is bench/bare-nest.worker.js (Nest + Fastify, one POST route, no
+ *    validation, 201 JSON) driven by the same client (node:http keep-alive agent, one socket per request
+ *    in flight), the same body and concurrency. Goal: send ≥ 0.6 × bare requests/s.
+ *    `cpuMsPerRequest` says where the time went: CPU ms per request (from /proc) of the accepting
+ *    replica, the owner, wa-sim, every PostgreSQL and Redis process, and this client, with their total;
+ *    `machineBoundRequestsPerSecond` is what the machine's cores could serve at that total.
  *
  * Needs PostgreSQL and Redis (BENCH_DATABASE_URL names where the throwaway database is made).
  * Run: `npm run bench:realtime`.
  */
 import { Agent } from 'node:http';
+import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { io, type Socket } from 'socket.io-client';
@@ -39,8 +43,10 @@ import {
   machine,
   minimalEnv,
   onCleanup,
+  ownCpu,
   ratio,
   readCpu,
+  readCpuOfAll,
   round,
   runMain,
   sleep,
@@ -167,18 +173,25 @@ interface Load {
   seconds: number;
   requestsPerSecond: number;
   latencyMs: ReturnType<typeof summarize>;
-  /** CPU ms per request of each watched process over the timed part. */
+  /** CPU ms per request of each watched process (and of this client) over the timed part, and their sum. */
   cpuMsPerRequest: Record<string, number>;
+  /** What the machine's cores could serve at that CPU cost per request, were nothing else to run. */
+  machineBoundRequestsPerSecond: number;
 }
+
+/** Reads a watched party's CPU seconds so far. */
+type CpuReader = () => number;
+const cpuOf = (pid: number): CpuReader => () => readCpu(pid).totalSec;
 
 /**
  * `count` POSTs of the send body to `url`, `SEND_CONCURRENCY` at a time over one keep-alive agent; any
  * answer but `expected` fails the bench (it would measure errors). `watch` names processes whose CPU is read.
  */
-async function drive(url: string, headers: Record<string, string>, count: number, firstIndex: number, watch: Record<string, number>, expected: number): Promise<Load> {
+async function drive(url: string, headers: Record<string, string>, count: number, firstIndex: number, watched: Record<string, CpuReader>, expected: number): Promise<Load> {
   const agent = new Agent({ keepAlive: true, maxSockets: SEND_CONCURRENCY });
   const removeCleanup = onCleanup(() => agent.destroy());
-  const cpuBefore = Object.fromEntries(Object.entries(watch).map(([name, pid]) => [name, readCpu(pid).totalSec]));
+  const watch: Record<string, CpuReader> = { ...watched, client: ownCpu };
+  const cpuBefore = Object.fromEntries(Object.entries(watch).map(([name, read]) => [name, read()]));
   const latencies: number[] = [];
   const started = performance.now();
   await pool(count, SEND_CONCURRENCY, async (i) => {
@@ -190,10 +203,19 @@ async function drive(url: string, headers: Record<string, string>, count: number
     if (res.status !== expected) throw new Error(`POST ${url} answered ${res.status}, not ${expected}: ${res.body.slice(0, 500)}`);
   });
   const seconds = (performance.now() - started) / 1000;
-  const cpuMsPerRequest = Object.fromEntries(Object.entries(watch).map(([name, pid]) => [name, round(((readCpu(pid).totalSec - cpuBefore[name]!) * 1000) / count, 3)]));
+  const cpuMsPerRequest = Object.fromEntries(Object.entries(watch).map(([name, read]) => [name, round(((read() - cpuBefore[name]!) * 1000) / count, 3)]));
+  const total = Object.values(cpuMsPerRequest).reduce((sum, ms) => sum + ms, 0);
+  cpuMsPerRequest.total = round(total, 3);
   removeCleanup();
   agent.destroy();
-  return { requests: count, seconds: round(seconds), requestsPerSecond: round(count / seconds, 1), latencyMs: summarize(latencies), cpuMsPerRequest };
+  return {
+    requests: count,
+    seconds: round(seconds),
+    requestsPerSecond: round(count / seconds, 1),
+    latencyMs: summarize(latencies),
+    cpuMsPerRequest,
+    machineBoundRequestsPerSecond: round((cpus().length * 1000) / total, 1),
+  };
 }
 
 /** Messages of the session not sent yet, read from the database. */
@@ -217,7 +239,7 @@ async function benchThroughput(apiKey: string, owner: Replica, other: Replica, s
   const bareRoute = `${bareUrl}/sessions/${SESSION}/messages`;
   if (SEND_WARMUP) await drive(bareRoute, headers, SEND_WARMUP, 0, {}, 201);
   log(`bare nest: ${SEND_REQUESTS} requests, ${SEND_CONCURRENCY} in flight`);
-  const bareLoad = await drive(bareRoute, headers, SEND_REQUESTS, SEND_WARMUP, { server: bare.pid }, 201);
+  const bareLoad = await drive(bareRoute, headers, SEND_REQUESTS, SEND_WARMUP, { server: cpuOf(bare.pid) }, 201);
   await bare.stop();
   log(`bare nest: ${bareLoad.requestsPerSecond} req/s, p50 ${bareLoad.latencyMs.p50} ms`);
 
@@ -226,7 +248,8 @@ async function benchThroughput(apiKey: string, owner: Replica, other: Replica, s
   await waitFor('the warm-up sends sent', async () => ((await pendingCount(fleet)) === 0 ? true : undefined), 300_000);
   log(`send: ${SEND_REQUESTS} requests on ${target.instanceId} (${SEND_TARGET === 'owner' ? 'the owner' : 'not the owner'}), ${SEND_CONCURRENCY} in flight, ${SEND_RECIPIENTS} recipients`);
   const sendStarted = performance.now();
-  const sendLoad = await drive(sendRoute, headers, SEND_REQUESTS, SEND_WARMUP, { replica: target.pid, owner: owner.pid, waSim: simPid }, 202);
+  const parties = { replica: cpuOf(target.pid), ...(target === owner ? {} : { owner: cpuOf(owner.pid) }), waSim: cpuOf(simPid), postgres: () => readCpuOfAll('postgres'), redis: () => readCpuOfAll('redis-server') };
+  const sendLoad = await drive(sendRoute, headers, SEND_REQUESTS, SEND_WARMUP, parties, 202);
   log(`send: ${sendLoad.requestsPerSecond} req/s accepted, p50 ${sendLoad.latencyMs.p50} ms; waiting for the queue to send them`);
   await waitFor('every accepted send sent', async () => ((await pendingCount(fleet)) === 0 ? true : undefined), 600_000);
   const sentSeconds = (performance.now() - sendStarted) / 1000;

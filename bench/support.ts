@@ -5,7 +5,7 @@
  * stderr so stdout stays one JSON document.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import { join } from 'node:path';
@@ -131,6 +131,26 @@ export function readCpu(pid: number): { totalSec: number; mainThreadSec: number 
     return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in USER_HZ (100 on Linux)
   };
   return { totalSec: seconds(`/proc/${pid}/stat`), mainThreadSec: seconds(`/proc/${pid}/task/${pid}/stat`) };
+}
+
+/** CPU seconds used so far by every process whose command name is `comm` (e.g. all of PostgreSQL's backends). */
+export function readCpuOfAll(comm: string): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === comm) total += readCpu(Number(entry)).totalSec;
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return total;
+}
+
+/** CPU seconds this process has used. */
+export function ownCpu(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
 }
 
 export type RequestOptions = { method?: string; headers?: Record<string, string>; body?: unknown; agent?: http.Agent | false; timeoutMs?: number };
