@@ -91,8 +91,9 @@ export class WebhookWorker implements OnModuleInit, OnApplicationBootstrap, Befo
     this.wake('work');
     clearTimeout(this.retryTimer?.timer);
     for (const unsubscribe of this.unsubscribe) void unsubscribe();
-    await this.running;
     const grace = new Promise((resolve) => setTimeout(resolve, Math.min(SHUTDOWN_GRACE_MS, this.config.webhooks.timeoutMs)).unref());
+    // A claim under way (on a database that stopped answering, say) is not waited for past the grace.
+    await Promise.race([this.running, grace]);
     await Promise.race([Promise.all([...this.inFlight.values()].map((flight) => flight.done)), grace]);
     const cut = [...this.inFlight].map(([id, flight]) => (flight.abort.abort(), { id, attempts: flight.attempts }));
     await this.writer.settled();
