@@ -246,7 +246,7 @@ describe.each(DATABASE_KINDS)('webhooks on the %s database', (kind) => {
     it('delivers every webhook-id at least once across a restart with deliveries pending', async () => {
       // A slow endpoint and four requests at a time: most deliveries are still waiting at the stop.
       receiver.answer('/slow', { status: 204, delayMs: 700 });
-      const hook = await subscribe('/slow', ['message.sent', 'message.status']);
+      const hook = await subscribe('/slow', ['message.sent', 'message.status', 'session.status']);
       for (let i = 0; i < 12; i++) await sendText(`burst ${i}`);
       const stoppedAt = Date.now();
       expect(await server.stop()).toBe(143); // a clean shutdown re-raises SIGTERM

@@ -47,7 +47,7 @@ export class WebhookWorker implements OnModuleInit, OnApplicationBootstrap, Befo
   private retryTimer?: { at: number; timer: NodeJS.Timeout };
   private readonly retryTimes = new Set<number>();
   private announcing?: { again: boolean };
-  private unsubscribe: Array<() => unknown> = [];
+  private unsubscribeDue?: () => Promise<void>;
 
   constructor(
     private readonly config: AppConfig,
@@ -65,18 +65,18 @@ export class WebhookWorker implements OnModuleInit, OnApplicationBootstrap, Befo
 
   async onModuleInit(): Promise<void> {
     this.metrics.observeQueue(() => this.outbox.queueStats());
-    this.unsubscribe.push(
-      this.log.onAppended(async (manager, event) => {
-        if ((await this.outbox.enqueue(manager, event)) === 0) return;
-        if (this.enqueuedEvents.size >= MAX_REMEMBERED) this.enqueuedEvents.clear();
-        this.enqueuedEvents.add(event.id);
-      }),
-      this.events.subscribe((event) => {
-        if (this.enqueuedEvents.delete(event.id)) this.announce();
-      }),
-    );
+    // Stays registered through shutdown: sessions stopping then still append events, whose deliveries
+    // must be written with them (the next boot, or another replica, sends them).
+    this.log.onAppended(async (manager, event) => {
+      if ((await this.outbox.enqueue(manager, event)) === 0) return;
+      if (this.enqueuedEvents.size >= MAX_REMEMBERED) this.enqueuedEvents.clear();
+      this.enqueuedEvents.add(event.id);
+    });
+    this.events.subscribe((event) => {
+      if (this.enqueuedEvents.delete(event.id) && !this.stopped) this.announce();
+    });
     try {
-      this.unsubscribe.push(await this.pubsub.subscribe(WEBHOOKS_DUE, () => this.wake('work')));
+      this.unsubscribeDue = await this.pubsub.subscribe(WEBHOOKS_DUE, () => this.wake('work'));
     } catch (error) {
       this.logger.warn({ err: error }, `cannot hear of due webhooks from other replicas; polling every ${this.config.webhooks.pollMs} ms`);
     }
@@ -90,7 +90,7 @@ export class WebhookWorker implements OnModuleInit, OnApplicationBootstrap, Befo
     this.stopped = true;
     this.wake('work');
     clearTimeout(this.retryTimer?.timer);
-    for (const unsubscribe of this.unsubscribe) void unsubscribe();
+    void this.unsubscribeDue?.().catch(() => undefined);
     const grace = new Promise((resolve) => setTimeout(resolve, Math.min(SHUTDOWN_GRACE_MS, this.config.webhooks.timeoutMs)).unref());
     // A claim under way (on a database that stopped answering, say) is not waited for past the grace.
     await Promise.race([this.running, grace]);
