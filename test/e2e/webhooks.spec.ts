@@ -72,6 +72,7 @@ describe.each(DATABASE_KINDS)('webhooks on the %s database', (kind) => {
       WEBHOOK_ALLOW_PRIVATE: 'true',
       WEBHOOK_RETRY_SCHEDULE: SCHEDULE_MS.map((ms) => `${ms}ms`).join(','),
       WEBHOOK_CONCURRENCY: '4',
+      WEBHOOK_TIMEOUT_MS: '1000',
       WEBHOOK_MAX_PER_TENANT: '5',
       ...(database ? { DATABASE_URL: database.url, SYNC_BACKEND: 'redis', REDIS_URL: TEST_REDIS_URL, REDIS_KEY_PREFIX: uniquePrefix('webhooks') } : {}),
     };
@@ -200,6 +201,25 @@ describe.each(DATABASE_KINDS)('webhooks on the %s database', (kind) => {
     await until('the second replay', () => hooksOfMessage('/failing', sent.id)[5]);
     expect(await api(`/webhooks/${hook.id}/deliveries/retry`, 'POST', {})).toMatchObject({ status: 400, body: { error: { code: 'validation_failed' } } });
     await api(`/webhooks/${hook.id}`, 'DELETE');
+  });
+
+  it('follows no redirect and gives up on an endpoint slower than WEBHOOK_TIMEOUT_MS, recording why', async () => {
+    receiver.answer('/moved', { status: 302, headers: { location: `${receiver.url}/elsewhere` } });
+    receiver.answer('/hangs', { status: 200, delayMs: 1_500 });
+    const moved = await subscribe('/moved', ['message.sent']);
+    const hangs = await subscribe('/hangs', ['message.sent']);
+    const sent = await sendText('nobody answers well');
+    const firstOf = (id: string) =>
+      until(`a failed attempt at ${id}`, async () => {
+        const [delivery] = (await api(`/webhooks/${id}/deliveries`)).body.data;
+        return Boolean(delivery?.attempts >= 1 && delivery.lastError) && delivery;
+      });
+    expect(await firstOf(moved.id)).toMatchObject({ lastStatus: 302, lastError: `HTTP 302: redirect to ${receiver.url}/elsewhere not followed` });
+    expect(await firstOf(hangs.id)).toMatchObject({ lastStatus: null, lastError: 'timeout: no complete answer within 1000 ms' });
+    expect(receiver.at('/elsewhere')).toEqual([]);
+    expect(hooksOfMessage('/hangs', sent.id).length).toBeGreaterThanOrEqual(1);
+    await api(`/webhooks/${moved.id}`, 'DELETE');
+    await api(`/webhooks/${hangs.id}`, 'DELETE');
   });
 
   it('disables the subscription when its endpoint answers 410 Gone', async () => {
