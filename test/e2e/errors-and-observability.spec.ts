@@ -91,6 +91,13 @@ describe.each(DATABASE_KINDS)('errors, logs, metrics and docs on the %s database
         '/sessions/{session}/chats',
         '/sessions/{session}/chats/{chat}/read',
         '/sessions/{session}/presence',
+        '/webhooks',
+        '/webhooks/{id}',
+        '/webhooks/{id}/secret',
+        '/webhooks/{id}/deliveries',
+        '/webhooks/{id}/deliveries/retry',
+        '/webhooks/{id}/deliveries/{delivery}',
+        '/webhooks/{id}/deliveries/{delivery}/retry',
       ].sort(),
     );
     for (const [path, operations] of Object.entries<Record<string, { summary?: string }>>(document.paths)) {

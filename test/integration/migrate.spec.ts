@@ -33,6 +33,8 @@ describe('migrations on PostgreSQL', () => {
       'session_handoffs',
       'sessions',
       'tenants',
+      'webhook_deliveries',
+      'webhook_subscriptions',
     ]);
   });
 

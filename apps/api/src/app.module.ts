@@ -9,6 +9,7 @@ import { MessagesModule } from '@wafleet/messages';
 import { RealtimeModule } from '@wafleet/realtime';
 import { SessionsModule } from '@wafleet/sessions';
 import { SyncModule } from '@wafleet/sync';
+import { WebhooksModule } from '@wafleet/webhooks';
 
 /** The composition root: which modules make up the server. */
 @Module({})
@@ -27,6 +28,7 @@ export class AppModule {
         SessionsModule,
         MessagesModule,
         RealtimeModule,
+        WebhooksModule,
         ClusterModule,
       ],
     };

@@ -28,6 +28,24 @@ export interface SyncConfig {
   rendezvousTtlMs: number;
 }
 
+/** How webhooks are delivered. */
+export interface WebhooksConfig {
+  /** Requests in flight per replica. @default 32 */
+  concurrency: number;
+  /** @default 15000 */
+  timeoutMs: number;
+  /** Waits after each failed attempt; one more attempt than entries. @default [5s, 5m, 30m, 2h, 5h, 10h, 14h, 20h, 24h] */
+  retryScheduleMs: number[];
+  /** @default false */
+  allowPrivate: boolean;
+  /** @default 25 */
+  maxPerTenant: number;
+  /** @default 86400000 */
+  secretOverlapMs: number;
+  /** @default 1000 */
+  pollMs: number;
+}
+
 /**
  * The whole configuration, read once at boot from the environment and validated.
  * Injected by class; nothing else in wafleet reads `process.env`.
@@ -51,6 +69,8 @@ export class AppConfig {
   /** How sessions reach WhatsApp. `waWebSocketUrl` undefined means WhatsApp's own servers. */
   readonly engines: { waWebSocketUrl?: string; keepAliveMs: number };
   readonly messages: { mediaMaxBytes: number; mediaUrlAllowPrivate: boolean };
+  /** Webhook delivery (libs/webhooks): see docs/webhooks.md. */
+  readonly webhooks: WebhooksConfig;
   readonly docsEnabled: boolean;
 
   constructor(values: AppConfig) {

@@ -90,4 +90,18 @@ describe('loadConfig', () => {
       if (spec.default !== undefined) expect({ name: spec.name, value: spec.parse(spec.default) }).not.toEqual({ name: spec.name, value: undefined });
     }
   });
+  it('reads the webhook settings, the retry schedule as a list of durations', () => {
+    expect(loadConfig({}, { cwd: '/srv' }).webhooks).toEqual({
+      concurrency: 32,
+      timeoutMs: 15_000,
+      retryScheduleMs: [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 50_400_000, 72_000_000, 86_400_000],
+      allowPrivate: false,
+      maxPerTenant: 25,
+      secretOverlapMs: 86_400_000,
+      pollMs: 1000,
+    });
+    expect(loadConfig({ WEBHOOK_RETRY_SCHEDULE: '200ms, 1s,2m,1h,250' }, { cwd: '/srv' }).webhooks.retryScheduleMs).toEqual([200, 1000, 120_000, 3_600_000, 250]);
+    expect(failure({ WEBHOOK_RETRY_SCHEDULE: '5s,soon' })).toContain('WEBHOOK_RETRY_SCHEDULE="5s,soon" is not accepted');
+    expect(failure({ WEBHOOK_RETRY_SCHEDULE: '49h' })).toContain('each from 10ms to 48h');
+  });
 });

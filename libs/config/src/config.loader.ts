@@ -84,6 +84,15 @@ export function loadConfig(env: Env, { cwd = process.cwd(), version = '0.0.0' }:
     registry: { leaseTtlMs: get('LEASE_TTL_MS'), maxSessions: get('MAX_SESSIONS'), rebalancePerMinute: get('REBALANCE_PER_MINUTE') },
     engines: { waWebSocketUrl: get('WA_WEBSOCKET_URL'), keepAliveMs: get('WA_KEEPALIVE_MS') },
     messages: { mediaMaxBytes: get('MEDIA_MAX_BYTES'), mediaUrlAllowPrivate: get('MEDIA_URL_ALLOW_PRIVATE') },
+    webhooks: {
+      concurrency: get('WEBHOOK_CONCURRENCY'),
+      timeoutMs: get('WEBHOOK_TIMEOUT_MS'),
+      retryScheduleMs: get('WEBHOOK_RETRY_SCHEDULE'),
+      allowPrivate: get('WEBHOOK_ALLOW_PRIVATE'),
+      maxPerTenant: get('WEBHOOK_MAX_PER_TENANT'),
+      secretOverlapMs: get('WEBHOOK_SECRET_OVERLAP_MS'),
+      pollMs: get('WEBHOOK_POLL_MS'),
+    },
     docsEnabled: get('DOCS_ENABLED'),
   });
 }

@@ -34,6 +34,15 @@ const urlWithScheme = (...schemes: string[]) => (raw: string) => {
 };
 const boolean = (raw: string) => ({ true: true, false: false })[raw as 'true' | 'false'];
 
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** A comma-separated list of durations (`200ms`, `5s`, `5m`, `2h`, or bare milliseconds), each within bounds. */
+const durationList = (minMs: number, maxMs: number, maxItems: number) => (raw: string) => {
+  const items = raw.split(',').map((item) => /^(\d+)(ms|s|m|h)?$/.exec(item.trim()));
+  if (items.length > maxItems || items.some((match) => !match)) return undefined;
+  const values = items.map((match) => Number(match![1]) * DURATION_UNITS_MS[match![2] ?? 'ms']!);
+  return values.every((ms) => ms >= minMs && ms <= maxMs) ? values : undefined;
+};
+
 
 /** Every setting wafleet reads. Order is the order of `.env.example` and the docs table. */
 export const VARIABLES: readonly VariableSpec[] = [
@@ -196,6 +205,51 @@ export const VARIABLES: readonly VariableSpec[] = [
       'Let media URLs point at loopback, private, link-local or cloud-metadata addresses. Off, such a URL gets 400, so the API cannot be used to reach inside your network.',
     accepts: 'true or false',
     parse: boolean,
+  },
+  {
+    name: 'WEBHOOK_CONCURRENCY',
+    default: '32',
+    description: 'Most webhook requests this replica has in flight at once.',
+    accepts: 'a whole number from 1 to 1000',
+    parse: wholeNumber(1, 1000),
+  },
+  {
+    name: 'WEBHOOK_TIMEOUT_MS',
+    default: '15000',
+    description: 'Longest wait for a webhook endpoint to answer (connection, request and response); past it the attempt failed and is retried.',
+    accepts: 'a whole number of milliseconds from 100 to 120000',
+    parse: wholeNumber(100, 120_000),
+  },
+  {
+    name: 'WEBHOOK_RETRY_SCHEDULE',
+    default: '5s,5m,30m,2h,5h,10h,14h,20h,24h',
+    description:
+      'Waits between webhook attempts after a failure (each ±10 % jitter); after the last one fails the delivery is dead-lettered. The default is the Standard Webhooks schedule.',
+    accepts: 'a comma-separated list of 1 to 30 durations such as 200ms, 5s, 5m or 2h (bare numbers are milliseconds), each from 10ms to 48h',
+    parse: durationList(10, 48 * 3_600_000, 30),
+  },
+  {
+    name: 'WEBHOOK_ALLOW_PRIVATE',
+    default: 'false',
+    description:
+      'Let webhook URLs point at loopback, private, link-local or cloud-metadata addresses. Off, such a URL gets 400 and a delivery whose host has come to resolve to one fails, so webhooks cannot be used to reach inside your network.',
+    accepts: 'true or false',
+    parse: boolean,
+  },
+  { name: 'WEBHOOK_MAX_PER_TENANT', default: '25', description: 'Most webhook subscriptions one tenant may have.', accepts: 'a whole number from 1 to 10000', parse: wholeNumber(1, 10_000) },
+  {
+    name: 'WEBHOOK_SECRET_OVERLAP_MS',
+    default: '86400000',
+    description: "After a webhook's secret is rotated, how long the previous secret still signs too (both signatures are sent), so receivers can switch without losing a delivery.",
+    accepts: 'a whole number of milliseconds from 0 to 2592000000',
+    parse: wholeNumber(0, 2_592_000_000),
+  },
+  {
+    name: 'WEBHOOK_POLL_MS',
+    default: '1000',
+    description: 'How often an idle replica looks for due webhook deliveries; new ones wake it at once, so this bounds retries and missed wake-ups.',
+    accepts: 'a whole number of milliseconds from 10 to 60000',
+    parse: wholeNumber(10, 60_000),
   },
   { name: 'DOCS_ENABLED', default: 'true', description: 'Serve Swagger UI at /docs and the OpenAPI document at /docs/openapi.json.', accepts: 'true or false', parse: boolean },
 ];

@@ -1,5 +1,5 @@
 export { AppConfig } from './app-config';
-export type { DatabaseConfig, LogLevel, SyncConfig } from './app-config';
+export type { DatabaseConfig, LogLevel, SyncConfig, WebhooksConfig } from './app-config';
 export { ConfigError, loadConfig } from './config.loader';
 export { ConfigModule } from './config.module';
 export { renderConfigurationTable, renderEnvExample } from './config.docs';

@@ -12,6 +12,12 @@ export interface EventToAppend<T extends SessionEventType = SessionEventType> {
   data: SessionEventData[T];
 }
 
+/**
+ * Runs inside the appending transaction right after an event is stored, so what it writes commits or
+ * rolls back with the event (the webhook outbox). A hook that throws rolls the transaction back.
+ */
+export type AppendHook = (manager: EntityManager, event: SessionEvent) => Promise<void>;
+
 /** Appends inside the transaction it was handed to; what it appended is published after that commits. */
 export type Append = <T extends SessionEventType>(event: EventToAppend<T>) => Promise<SessionEvent<T> | null>;
 
@@ -48,6 +54,8 @@ class StaleEpoch extends Error {}
  */
 @Injectable()
 export class EventLog {
+  private readonly hooks: AppendHook[] = [];
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly events: SessionEvents,
@@ -68,7 +76,20 @@ export class EventLog {
        RETURNING id, type, tenant_id, session_id, seq, occurred_at, data`,
       [event.sessionId, event.epoch, randomUUID(), event.type, JSON.stringify(event.data)],
     );
-    return row ? toEvent<T>(row) : null;
+    if (!row) return null;
+    const stored = toEvent<T>(row);
+    for (const hook of this.hooks) await hook(manager, stored);
+    return stored;
+  }
+
+  /**
+   * Registers `hook` to run in every append's transaction after the event is stored (libs that must
+   * write with the event register here, so this lib needs not know them).
+   * @returns a function that unregisters it
+   */
+  onAppended(hook: AppendHook): () => void {
+    this.hooks.push(hook);
+    return () => void this.hooks.splice(this.hooks.indexOf(hook) >>> 0, 1);
   }
 
   /**

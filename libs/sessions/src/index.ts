@@ -1,9 +1,9 @@
 export { SessionsModule } from './sessions.module';
 export { SessionsService } from './sessions.service';
 export type { SessionView } from './session.view';
-export { SessionEvents } from './session-events';
+export { SESSION_EVENT_TYPES, SessionEvents } from './session-events';
 export { EventLog } from './event-log';
-export type { Append, EventToAppend } from './event-log';
+export type { Append, AppendHook, EventToAppend } from './event-log';
 export type { SessionEvent, SessionEventData, SessionEventType } from './session-events';
 export { Session } from './session.entity';
 export type { DesiredState, SessionMe, SessionStatus } from './session.entity';

@@ -47,6 +47,23 @@ export interface SessionEventData {
 
 export type SessionEventType = keyof SessionEventData;
 
+/** Every event type, for checking names a client gives (webhook filters); the compiler keeps it complete. */
+export const SESSION_EVENT_TYPES = [
+  'session.status',
+  'session.qr',
+  'session.pairing_code',
+  'message.sent',
+  'message.received',
+  'message.status',
+  'message.reaction',
+  'message.edited',
+  'message.deleted',
+] as const satisfies readonly SessionEventType[];
+type Unlisted = Exclude<SessionEventType, (typeof SESSION_EVENT_TYPES)[number]>;
+// Fails to compile when a type is added to SessionEventData but not to the list.
+const everyTypeListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void everyTypeListed;
+
 export interface SessionEvent<T extends SessionEventType = SessionEventType> {
   id: string;
   type: T;

@@ -1,0 +1,59 @@
+import { Logger } from '@nestjs/common';
+import type { DeliveryOutcome, WebhookOutbox } from './webhook-outbox';
+import type { WebhookMetrics } from './webhook.metrics';
+
+/** An outcome to write, with the subscription it concerns (a 410 turns that subscription off). */
+export interface PendingOutcome extends DeliveryOutcome {
+  subscriptionId: string;
+}
+
+export const GONE_REASON = 'the endpoint answered 410 Gone';
+
+/**
+ * Writes attempt outcomes in batches: whatever finished while the previous write was under way goes in
+ * the next one, so under load there is one UPDATE per batch rather than per delivery, and when idle an
+ * outcome is written at once. A failed write is logged and dropped: its rows are still claimed, so they
+ * come back when the lease ends (the attempt repeats; the webhook-id stays the same).
+ */
+export class OutcomeWriter {
+  private readonly logger = new Logger('WebhookOutcomes');
+  private queue: PendingOutcome[] = [];
+  private writing?: Promise<void>;
+
+  constructor(
+    private readonly outbox: WebhookOutbox,
+    private readonly metrics: WebhookMetrics,
+    /** Told of each retry written, with its delay, so the worker wakes when it is due. */
+    private readonly retryScheduled: (delayMs: number) => void,
+  ) {}
+
+  push(outcome: PendingOutcome): void {
+    this.queue.push(outcome);
+    this.writing ??= this.drain().finally(() => (this.writing = undefined));
+  }
+
+  /** Resolves once everything pushed so far is written (or dropped). */
+  async settled(): Promise<void> {
+    while (this.writing) await this.writing;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue;
+      this.queue = [];
+      try {
+        const written = await this.outbox.record(batch);
+        const gone = new Set<string>();
+        for (const outcome of batch) {
+          if (!written.has(outcome.id)) continue;
+          this.metrics.recorded(outcome.status);
+          if (outcome.status === 'pending') this.retryScheduled(outcome.delayMs);
+          if (outcome.status === 'disabled' && outcome.lastStatus === 410) gone.add(outcome.subscriptionId);
+        }
+        await this.outbox.disableSubscriptions([...gone], GONE_REASON);
+      } catch (error) {
+        this.logger.warn({ err: error, deliveries: batch.length }, 'writing webhook outcomes failed; those deliveries come back when their claim lapses');
+      }
+    }
+  }
+}

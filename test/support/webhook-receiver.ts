@@ -1,0 +1,65 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One request a receiver got. */
+export interface ReceivedHook {
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  /** When it arrived, ms since the epoch. */
+  at: number;
+  /** The status it was answered with. */
+  status: number;
+}
+
+/** How a path answers: a status (and headers), after an optional delay. */
+export interface Reply {
+  status: number;
+  headers?: Record<string, string>;
+  delayMs?: number;
+}
+
+/**
+ * A webhook endpoint on 127.0.0.1 that records every request and answers each path as told: a fixed
+ * reply, or a function of how many requests that path has had (1 for the first). Unknown paths get 204.
+ */
+export class WebhookReceiver {
+  readonly received: ReceivedHook[] = [];
+  private readonly replies = new Map<string, Reply | ((nth: number) => Reply)>();
+  private server?: Server;
+  url = '';
+
+  async start(): Promise<this> {
+    this.server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const path = request.url ?? '/';
+        const nth = this.received.filter((hook) => hook.path === path).length + 1;
+        const rule = this.replies.get(path);
+        const reply = typeof rule === 'function' ? rule(nth) : (rule ?? { status: 204 });
+        this.received.push({ path, headers: request.headers, body: Buffer.concat(chunks).toString(), at: Date.now(), status: reply.status });
+        const answer = () => response.writeHead(reply.status, reply.headers ?? {}).end(reply.status === 204 ? undefined : `answer ${reply.status}`);
+        if (reply.delayMs) setTimeout(answer, reply.delayMs);
+        else answer();
+      });
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  /** Makes `path` answer with `reply` from now on. */
+  answer(path: string, reply: Reply | ((nth: number) => Reply)): void {
+    this.replies.set(path, reply);
+  }
+
+  at(path: string): ReceivedHook[] {
+    return this.received.filter((hook) => hook.path === path);
+  }
+
+  async stop(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise((resolve) => this.server?.close(resolve) ?? resolve(undefined));
+  }
+}
