@@ -10,6 +10,8 @@ export interface ReceivedHook {
   at: number;
   /** The status it was answered with. */
   status: number;
+  /** When the answer went out, ms since the epoch; undefined while it is still being answered. */
+  answeredAt?: number;
 }
 
 /** How a path answers: a status (and headers), after an optional delay. */
@@ -22,9 +24,13 @@ export interface Reply {
 /**
  * A webhook endpoint on 127.0.0.1 that records every request and answers each path as told: a fixed
  * reply, or a function of how many requests that path has had (1 for the first). Unknown paths get 204.
+ * It also counts overlapping attempts: a request that arrives while another one with the same
+ * `webhook-id` is still unanswered.
  */
 export class WebhookReceiver {
   readonly received: ReceivedHook[] = [];
+  overlaps = 0;
+  private readonly unanswered = new Map<string, number>();
   private readonly replies = new Map<string, Reply | ((nth: number) => Reply)>();
   private server?: Server;
   url = '';
@@ -38,8 +44,19 @@ export class WebhookReceiver {
         const nth = this.received.filter((hook) => hook.path === path).length + 1;
         const rule = this.replies.get(path);
         const reply = typeof rule === 'function' ? rule(nth) : (rule ?? { status: 204 });
-        this.received.push({ path, headers: request.headers, body: Buffer.concat(chunks).toString(), at: Date.now(), status: reply.status });
-        const answer = () => response.writeHead(reply.status, reply.headers ?? {}).end(reply.status === 204 ? undefined : `answer ${reply.status}`);
+        const hook: ReceivedHook = { path, headers: request.headers, body: Buffer.concat(chunks).toString(), at: Date.now(), status: reply.status };
+        this.received.push(hook);
+        const id = String(request.headers['webhook-id'] ?? '');
+        const open = this.unanswered.get(id) ?? 0;
+        if (open > 0) this.overlaps++;
+        this.unanswered.set(id, open + 1);
+        const answer = () => {
+          response.writeHead(reply.status, reply.headers ?? {}).end(reply.status === 204 ? undefined : `answer ${reply.status}`);
+          hook.answeredAt = Date.now();
+          const left = (this.unanswered.get(id) ?? 1) - 1;
+          if (left > 0) this.unanswered.set(id, left);
+          else this.unanswered.delete(id);
+        };
         if (reply.delayMs) setTimeout(answer, reply.delayMs);
         else answer();
       });
