@@ -147,6 +147,13 @@ export function readCpuOfAll(comm: string): number {
   return total;
 }
 
+/** CPU seconds every core of the machine has spent busy so far (all processes, from /proc/stat). */
+export function machineBusyCpu(): number {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = ticks;
+  return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) / 100;
+}
+
 /** CPU seconds this process has used. */
 export function ownCpu(): number {
   const usage = process.cpuUsage();
