@@ -51,6 +51,11 @@ export class AppConfig {
   /** How sessions reach WhatsApp. `waWebSocketUrl` undefined means WhatsApp's own servers. */
   readonly engines: { waWebSocketUrl?: string; keepAliveMs: number };
   readonly messages: { mediaMaxBytes: number; mediaUrlAllowPrivate: boolean };
+  /**
+   * Plans: the requests-per-minute window, how long a replica caches a tenant's limits, and how often it
+   * writes the API calls it counted.
+   */
+  readonly billing: { rateLimitWindowMs: number; planCacheTtlMs: number; usageFlushIntervalMs: number };
   readonly docsEnabled: boolean;
 
   constructor(values: AppConfig) {

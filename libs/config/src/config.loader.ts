@@ -84,6 +84,7 @@ export function loadConfig(env: Env, { cwd = process.cwd(), version = '0.0.0' }:
     registry: { leaseTtlMs: get('LEASE_TTL_MS'), maxSessions: get('MAX_SESSIONS'), rebalancePerMinute: get('REBALANCE_PER_MINUTE') },
     engines: { waWebSocketUrl: get('WA_WEBSOCKET_URL'), keepAliveMs: get('WA_KEEPALIVE_MS') },
     messages: { mediaMaxBytes: get('MEDIA_MAX_BYTES'), mediaUrlAllowPrivate: get('MEDIA_URL_ALLOW_PRIVATE') },
+    billing: { rateLimitWindowMs: get('RATE_LIMIT_WINDOW_MS'), planCacheTtlMs: get('PLAN_CACHE_TTL_MS'), usageFlushIntervalMs: get('USAGE_FLUSH_INTERVAL_MS') },
     docsEnabled: get('DOCS_ENABLED'),
   });
 }
