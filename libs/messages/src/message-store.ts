@@ -190,9 +190,10 @@ export class MessageStore {
    */
   async markSent(running: RunningEngine, id: string, sent: SentMessage): Promise<MessageView | null> {
     return this.inLog(async (manager, append) => {
-      // first_send: only markSent sets wa_timestamp on an outgoing row, so a repeat is not counted twice in usage.
+      // first_send: only markSent sets wa_timestamp on an outgoing row, so a repeat is not counted twice in
+      // usage. `prior` reads the row as it was before this statement (a lock there would hide it from the UPDATE).
       const [row]: (MessageRow & { first_send: boolean })[] = await manager.query(
-        `WITH prior AS (SELECT wa_timestamp IS NULL AS first_send FROM messages WHERE id = $1 FOR UPDATE),
+        `WITH prior AS (SELECT wa_timestamp IS NULL AS first_send FROM messages WHERE id = $1),
          updated AS (
            UPDATE messages SET status = CASE WHEN ${RANK_SQL} < 1 THEN 'sent' ELSE status END,
              wa_timestamp = $2, media = COALESCE($3::jsonb, media), updated_at = now()
