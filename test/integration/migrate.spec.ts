@@ -28,11 +28,13 @@ describe('migrations on PostgreSQL', () => {
       'message_uploads',
       'messages',
       'migrations',
+      'plans',
       'session_auth_state',
       'session_events',
       'session_handoffs',
       'sessions',
       'tenants',
+      'usage_daily',
       'webhook_deliveries',
       'webhook_subscriptions',
     ]);

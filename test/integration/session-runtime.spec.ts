@@ -5,6 +5,9 @@ import { SessionLeaseMetrics, SessionLeases, SessionPlacement } from '@wafleet/r
 import { SyncBindings } from '@wafleet/sync';
 import { Registry } from 'prom-client';
 import { EventLog, Session, SessionEvents, SessionsService, type SessionEvent } from '@wafleet/sessions';
+import { Quotas } from '@wafleet/billing';
+import { BillingMetrics } from '../../libs/billing/src/billing.metrics';
+import { PlanLimits } from '../../libs/billing/src/plan-limits';
 import { SessionLocks } from '../../libs/sessions/src/session-locks';
 import { SessionLifecycle } from '../../libs/sessions/src/session-lifecycle';
 import { SessionReconciler } from '../../libs/sessions/src/session-reconciler';
@@ -78,6 +81,7 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
       config,
       new SessionPlacement(config, dataSource, bindings.cluster),
       log,
+      new Quotas(new PlanLimits(dataSource, config), bindings.counters, config, new BillingMetrics(new Registry())),
     );
 
   const typesFor = (sessionId: string) =>

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AuthModule } from '@wafleet/auth';
+import { BillingModule } from '@wafleet/billing';
 import { ClusterModule } from '@wafleet/cluster';
 import { AppConfig, ConfigModule } from '@wafleet/config';
 import { LoggingModule, MetricsModule } from '@wafleet/core';
@@ -24,6 +25,7 @@ export class AppModule {
         DatabaseModule,
         SyncModule.forRoot({ ...config.sync, instanceId: config.instanceId, version: config.version, isGlobal: true }),
         AuthModule,
+        BillingModule,
         HealthModule,
         SessionsModule,
         MessagesModule,

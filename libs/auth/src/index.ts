@@ -6,3 +6,4 @@ export { TenantsService } from './tenants.service';
 export { AdminOnly, Caller, CallerTenant, Public, TenantOnly } from './auth.decorators';
 export type { Principal } from './auth.decorators';
 export { hashKey, keyMatches, newTenantKey, prefixOf } from './api-key.secret';
+export { TenantNotFoundError } from './auth.errors';

@@ -71,6 +71,11 @@ export class AppConfig {
   readonly messages: { mediaMaxBytes: number; mediaUrlAllowPrivate: boolean };
   /** Webhook delivery (libs/webhooks): see docs/webhooks.md. */
   readonly webhooks: WebhooksConfig;
+  /**
+   * Plans: the requests-per-minute window, how long a replica caches a tenant's limits, and how often it
+   * writes the API calls it counted.
+   */
+  readonly billing: { rateLimitWindowMs: number; planCacheTtlMs: number; usageFlushIntervalMs: number };
   readonly docsEnabled: boolean;
 
   constructor(values: AppConfig) {

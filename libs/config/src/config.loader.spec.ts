@@ -22,6 +22,7 @@ describe('loadConfig', () => {
     expect(config.sync.backend).toBe('memory');
     expect(config.auth).toEqual({ adminApiKey: undefined, apiKeyCacheTtlMs: 5000 });
     expect(config.shutdown).toEqual({ drainMs: 2000, timeoutMs: 30_000 });
+    expect(config.billing).toEqual({ rateLimitWindowMs: 60_000, planCacheTtlMs: 1000, usageFlushIntervalMs: 1000 });
     expect(config.instanceId).toMatch(/^[A-Za-z0-9._-]+-[0-9a-f]{6}$/);
   });
 

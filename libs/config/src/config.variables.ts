@@ -251,6 +251,29 @@ export const VARIABLES: readonly VariableSpec[] = [
     accepts: 'a whole number of milliseconds from 10 to 60000',
     parse: wholeNumber(10, 60_000),
   },
+  {
+    name: 'RATE_LIMIT_WINDOW_MS',
+    default: '60000',
+    description:
+      "The window of a plan's requests-per-minute limit: a tenant gets its plan's number of requests per window, counted once across all replicas. Shorten it only for tests.",
+    accepts: 'a whole number of milliseconds from 100 to 3600000',
+    parse: wholeNumber(100, 3_600_000),
+  },
+  {
+    name: 'PLAN_CACHE_TTL_MS',
+    default: '1000',
+    description: "How long a replica uses a tenant's plan limits it has read; a plan change takes effect at once on the replica that made it and within this bound on the others.",
+    accepts: 'a whole number of milliseconds from 0 to 60000',
+    parse: wholeNumber(0, 60_000),
+  },
+  {
+    name: 'USAGE_FLUSH_INTERVAL_MS',
+    default: '1000',
+    description:
+      'How often a replica adds the API calls it counted to the daily usage table; a replica killed without a chance to shut down loses at most this long of call counts.',
+    accepts: 'a whole number of milliseconds from 100 to 60000',
+    parse: wholeNumber(100, 60_000),
+  },
   { name: 'DOCS_ENABLED', default: 'true', description: 'Serve Swagger UI at /docs and the OpenAPI document at /docs/openapi.json.', accepts: 'true or false', parse: boolean },
 ];
 

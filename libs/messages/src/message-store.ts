@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { countMessageUsage } from '@wafleet/billing';
 import { decodeCursor, toPage, type Page } from '@wafleet/core';
 import type { InboundMessage, MessageStatusUpdate, SentMessage } from '@wafleet/engines';
 import { EventLog, type Append, type RunningEngine } from '@wafleet/sessions';
@@ -189,15 +190,19 @@ export class MessageStore {
    */
   async markSent(running: RunningEngine, id: string, sent: SentMessage): Promise<MessageView | null> {
     return this.inLog(async (manager, append) => {
-      const [row]: MessageRow[] = await manager.query(
-        `WITH updated AS (
+      // first_send: only markSent sets wa_timestamp on an outgoing row, so a repeat is not counted twice in
+      // usage. `prior` reads the row as it was before this statement (a lock there would hide it from the UPDATE).
+      const [row]: (MessageRow & { first_send: boolean })[] = await manager.query(
+        `WITH prior AS (SELECT wa_timestamp IS NULL AS first_send FROM messages WHERE id = $1),
+         updated AS (
            UPDATE messages SET status = CASE WHEN ${RANK_SQL} < 1 THEN 'sent' ELSE status END,
              wa_timestamp = $2, media = COALESCE($3::jsonb, media), updated_at = now()
            WHERE id = $1 RETURNING ${MESSAGE_COLUMNS})
-         SELECT * FROM updated`,
+         SELECT updated.*, prior.first_send FROM updated, prior`,
         [id, sent.timestamp, sent.media ? JSON.stringify(sent.media) : null],
       );
       if (!row) return null;
+      if (row.first_send) await countMessageUsage(manager, row.tenant_id, 'messages_sent');
       await manager.query(`DELETE FROM message_uploads WHERE message_id = $1`, [id]);
       await touchChat(manager, row, false);
       const view = toMessageView(row);
@@ -269,6 +274,8 @@ export class MessageStore {
         }
         const row = await insertInbound(manager, running, message);
         if (!row) return false;
+        // Usage counts what others sent to the account; what it wrote on another device is not received.
+        if (!message.fromMe) await countMessageUsage(manager, running.tenantId, 'messages_received');
         await touchChat(manager, row, !message.fromMe && message.kind !== 'reaction');
         if (message.kind === 'reaction') {
           const [target]: { id: string }[] = await manager.query(`SELECT id FROM messages WHERE session_id = $1 AND wa_id = $2 AND chat = $3 LIMIT 1`, [

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { BillingModule } from '@wafleet/billing';
 import { SessionsModule } from '@wafleet/sessions';
 import { MessageDispatcher } from './message-dispatcher';
 import { MessageIntake } from './message-intake';
@@ -9,7 +10,7 @@ import { MessagesService } from './messages.service';
 
 /** Sending, storing and receiving messages; status tracking and waiting; chats. */
 @Module({
-  imports: [SessionsModule],
+  imports: [SessionsModule, BillingModule],
   controllers: [MessagesController],
   providers: [MessageStore, MessageIntake, MessageOwner, MessageDispatcher, MessagesService],
   exports: [MessagesService],

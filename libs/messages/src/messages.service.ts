@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { Quotas } from '@wafleet/billing';
 import { AppConfig } from '@wafleet/config';
 import { ValidationFailedError, type Page } from '@wafleet/core';
 import { downloadMedia, newMessageId, type DownloadedMedia, type PresenceState } from '@wafleet/engines';
@@ -54,6 +55,7 @@ export class MessagesService implements OnModuleInit {
     private readonly bus: Bus,
     private readonly rendezvous: Rendezvous,
     private readonly dataSource: DataSource,
+    private readonly quotas: Quotas,
   ) {}
 
   onModuleInit(): void {
@@ -80,6 +82,8 @@ export class MessagesService implements OnModuleInit {
       ? await resolveMedia(dto.kind, dto.media!, { maxBytes: this.config.messages.mediaMaxBytes, allowPrivate: this.config.messages.mediaUrlAllowPrivate })
       : undefined;
     const { body, content } = await toStoredContent(dto, media, this.lookup(session.id));
+    // After validation (a 400 costs nothing) and before the message is stored; a replay above costs nothing either.
+    await this.quotas.takeMessage(tenantId);
     const id = randomUUID();
     const written = await this.insertOutgoing(sessionRef, {
       id,

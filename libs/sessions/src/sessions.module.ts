@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { BillingModule } from '@wafleet/billing';
 import { EnginesModule } from '@wafleet/engines';
 import { RegistryModule } from '@wafleet/registry';
 import { EventLog } from './event-log';
@@ -14,7 +15,7 @@ import { SessionsService } from './sessions.service';
 
 /** Sessions over REST, the engines this replica runs for them under leases, the reconciler, and their event log. */
 @Module({
-  imports: [TypeOrmModule.forFeature([Session]), EnginesModule, RegistryModule],
+  imports: [TypeOrmModule.forFeature([Session]), EnginesModule, RegistryModule, BillingModule],
   controllers: [SessionsController],
   providers: [SessionEvents, EventLog, SessionLocks, SessionRuntime, SessionReconciler, SessionLifecycle, SessionsService],
   exports: [SessionEvents, EventLog, SessionsService, SessionRuntime],

@@ -1,5 +1,6 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
+import { Quotas } from '@wafleet/billing';
 import { AppConfig } from '@wafleet/config';
 import { decodeCursor, isUuid, Page, toPage, ValidationFailedError } from '@wafleet/core';
 import { SessionPlacement } from '@wafleet/registry';
@@ -71,6 +72,7 @@ export class SessionsService implements OnModuleInit {
     private readonly config: AppConfig,
     private readonly placement: SessionPlacement,
     private readonly log: EventLog,
+    private readonly quotas: Quotas,
   ) {}
 
   onModuleInit(): void {
@@ -83,11 +85,19 @@ export class SessionsService implements OnModuleInit {
     }
     this.snapshots.forget(tenantId, undefined, name);
     try {
-      const [row] = await this.sessions.query(
-        `INSERT INTO sessions (id, tenant_id, name, metadata) VALUES ($1, $2, $3, $4::jsonb) RETURNING id`,
-        [randomUUID(), tenantId, name, JSON.stringify(metadata)],
-      );
-      return toSessionView(await this.sessions.findOneByOrFail({ id: (row as { id: string }).id }));
+      // The plan's max sessions holds across replicas: the tenant's row is locked while counting and inserting.
+      const id = await this.sessions.manager.transaction(async (manager) => {
+        await this.quotas.withinPlanLimit(manager, tenantId, 'maxSessions', async () => {
+          const [count]: { n: number }[] = await manager.query(`SELECT count(*)::int AS n FROM sessions WHERE tenant_id = $1`, [tenantId]);
+          return count!.n;
+        });
+        const [row]: { id: string }[] = await manager.query(
+          `INSERT INTO sessions (id, tenant_id, name, metadata) VALUES ($1, $2, $3, $4::jsonb) RETURNING id`,
+          [randomUUID(), tenantId, name, JSON.stringify(metadata)],
+        );
+        return row!.id;
+      });
+      return toSessionView(await this.sessions.findOneByOrFail({ id }));
     } catch (error) {
       if (error instanceof QueryFailedError && (error.driverError as { code?: string }).code === UNIQUE_VIOLATION) {
         throw new SessionNameTakenError(name);

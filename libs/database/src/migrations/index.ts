@@ -4,6 +4,7 @@ import { SessionHandoffs1764000000000 } from './1764000000000-session-handoffs';
 import { SessionEvents1764100000000 } from './1764100000000-session-events';
 import { MessagesAndChats1764200000000 } from './1764200000000-messages-and-chats';
 import { Webhooks1764300000000 } from './1764300000000-webhooks';
+import { Billing1764400000000 } from './1764400000000-billing';
 
 /** Every migration, oldest first. The same list runs on PGlite and PostgreSQL. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   SessionEvents1764100000000,
   MessagesAndChats1764200000000,
   Webhooks1764300000000,
+  Billing1764400000000,
 ];
