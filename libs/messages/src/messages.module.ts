@@ -12,6 +12,6 @@ import { MessagesService } from './messages.service';
   imports: [SessionsModule],
   controllers: [MessagesController],
   providers: [MessageStore, MessageIntake, MessageOwner, MessageDispatcher, MessagesService],
-  exports: [MessagesService],
+  exports: [MessagesService, MessageDispatcher],
 })
 export class MessagesModule {}

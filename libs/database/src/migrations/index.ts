@@ -3,6 +3,7 @@ import { SessionsAndAuthState1763900000000 } from './1763900000000-sessions-and-
 import { SessionHandoffs1764000000000 } from './1764000000000-session-handoffs';
 import { SessionEvents1764100000000 } from './1764100000000-session-events';
 import { MessagesAndChats1764200000000 } from './1764200000000-messages-and-chats';
+import { Campaigns1764500000000 } from './1764500000000-campaigns';
 
 /** Every migration, oldest first. The same list runs on PGlite and PostgreSQL. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   SessionHandoffs1764000000000,
   SessionEvents1764100000000,
   MessagesAndChats1764200000000,
+  Campaigns1764500000000,
 ];
