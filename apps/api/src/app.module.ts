@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AuthModule } from '@wafleet/auth';
+import { CampaignsModule } from '@wafleet/campaigns';
 import { ClusterModule } from '@wafleet/cluster';
 import { AppConfig, ConfigModule } from '@wafleet/config';
 import { LoggingModule, MetricsModule } from '@wafleet/core';
@@ -26,6 +27,7 @@ export class AppModule {
         HealthModule,
         SessionsModule,
         MessagesModule,
+        CampaignsModule,
         RealtimeModule,
         ClusterModule,
       ],

@@ -81,7 +81,7 @@ export function checkRecipients(given: readonly GivenRecipient[], used: readonly
 export function parseRecipientCsv(csv: string): { given: GivenRecipient[]; invalid: InvalidRecipient[] } {
   let records: { record: string[]; info: { lines: number } }[];
   try {
-    records = parse(csv, { bom: true, trim: true, skip_empty_lines: true, relax_column_count: true, info: true }) as typeof records;
+    records = parse(csv, { bom: true, trim: true, skip_empty_lines: true, relax_column_count: true, info: true }) as unknown as typeof records;
   } catch (error) {
     const message = error instanceof CsvError ? error.message : String(error);
     throw new ValidationFailedError([{ field: 'body', problems: [`the CSV cannot be read: ${message}`] }]);

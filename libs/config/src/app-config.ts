@@ -51,6 +51,8 @@ export class AppConfig {
   /** How sessions reach WhatsApp. `waWebSocketUrl` undefined means WhatsApp's own servers. */
   readonly engines: { waWebSocketUrl?: string; keepAliveMs: number };
   readonly messages: { mediaMaxBytes: number; mediaUrlAllowPrivate: boolean };
+  /** Most recipients one campaign may hold. @default 100000 */
+  readonly campaigns: { maxRecipients: number };
   readonly docsEnabled: boolean;
 
   constructor(values: AppConfig) {

@@ -84,6 +84,7 @@ export function loadConfig(env: Env, { cwd = process.cwd(), version = '0.0.0' }:
     registry: { leaseTtlMs: get('LEASE_TTL_MS'), maxSessions: get('MAX_SESSIONS'), rebalancePerMinute: get('REBALANCE_PER_MINUTE') },
     engines: { waWebSocketUrl: get('WA_WEBSOCKET_URL'), keepAliveMs: get('WA_KEEPALIVE_MS') },
     messages: { mediaMaxBytes: get('MEDIA_MAX_BYTES'), mediaUrlAllowPrivate: get('MEDIA_URL_ALLOW_PRIVATE') },
+    campaigns: { maxRecipients: get('CAMPAIGN_MAX_RECIPIENTS') },
     docsEnabled: get('DOCS_ENABLED'),
   });
 }

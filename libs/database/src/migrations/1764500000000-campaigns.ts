@@ -20,6 +20,8 @@ export class Campaigns1764500000000 implements MigrationInterface {
         jitter_percent integer NOT NULL DEFAULT 0,
         start_at timestamptz(3),
         total integer NOT NULL DEFAULT 0,
+        -- The latest message queued for it: the next waits until this one has left 'pending'.
+        current_message_id uuid,
         started_at timestamptz(3),
         finished_at timestamptz(3),
         created_at timestamptz(3) NOT NULL DEFAULT now(),
