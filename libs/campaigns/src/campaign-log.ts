@@ -119,7 +119,7 @@ export class CampaignLog {
     const due: { id: string; session_id: string; status: CampaignStatus }[] = await this.dataSource.query(`SELECT id, session_id, status FROM campaigns WHERE ${where} LIMIT 100`);
     const changed: { id: string; session_id: string }[] = [];
     for (const campaign of due) {
-      if (await this.change(null, campaign.id, [campaign.status], change, type)) changed.push(campaign);
+      if (await this.change(null, campaign.id, [campaign.status], change, type)) changed.push({ id: campaign.id, session_id: campaign.session_id });
     }
     return changed;
   }

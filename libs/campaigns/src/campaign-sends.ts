@@ -59,11 +59,15 @@ export class CampaignSends {
     return this.dataSource.transaction(async (manager) => {
       const [lease]: unknown[] = await manager.query(`SELECT 1 FROM sessions WHERE id = $1 AND lease_epoch = $2 FOR SHARE`, [running.sessionId, running.epoch]);
       if (!lease) return { outcome: 'stale' };
+      // Locked first, read after: under READ COMMITTED the statement after the lock wait sees what the
+      // previous holder committed (its message, pending), so a racing caller finds the campaign busy.
+      const [locked]: unknown[] = await manager.query(`SELECT 1 FROM campaigns WHERE id = $1 AND session_id = $2 FOR UPDATE`, [id, running.sessionId]);
+      if (!locked) return { outcome: 'not_running' };
       const [campaign]: { status: CampaignStatus; tenant_id: string; template: StoredTemplate; has_media: boolean; busy: boolean }[] = await manager.query(
         `SELECT c.status, c.tenant_id, c.template, c.media_data IS NOT NULL AS has_media,
            EXISTS (SELECT 1 FROM messages WHERE id = c.current_message_id AND status = 'pending') AS busy
-         FROM campaigns c WHERE c.id = $1 AND c.session_id = $2 FOR UPDATE OF c`,
-        [id, running.sessionId],
+         FROM campaigns c WHERE c.id = $1`,
+        [id],
       );
       if (!campaign || campaign.status !== 'running') return { outcome: 'not_running' };
       if (campaign.busy) return { outcome: 'busy' };
