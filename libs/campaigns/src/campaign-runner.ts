@@ -12,9 +12,13 @@ export const CAMPAIGNS_CHANGED = 'campaigns.changed';
 
 /** How often every replica looks for campaigns to run, start or stop: a missed wake costs at most this. */
 const SWEEP_MS = 1_000;
-/** The lock that keeps a campaign running on one replica; extended while it runs. */
-const LOCK_TTL_MS = 15_000;
-const LOCK_EXTEND_MS = 5_000;
+/**
+ * The lock that keeps a campaign running on one replica; extended while it runs. Short, so that after
+ * its replica dies the session's new owner takes the campaign over soon after the session: the fenced
+ * enqueue, not the lock, is what keeps a stale runner from sending.
+ */
+const LOCK_TTL_MS = 5_000;
+const LOCK_EXTEND_MS = 1_500;
 /** Longest sleep between looks at a campaign whose previous message is still pending. */
 const BUSY_WAIT_MS = 500;
 /** At most one `campaign.progress` per campaign this often (and one at the end). */
@@ -186,7 +190,7 @@ export class CampaignRunner implements OnApplicationBootstrap, BeforeApplication
         continue;
       }
       if (Date.now() < nextAt) {
-        await sleep(nextAt - Date.now());
+        await sleep(Math.min(nextAt - Date.now(), LOCK_EXTEND_MS));
         continue;
       }
       const quota = await this.quota.takeMessage(state.tenantId);
