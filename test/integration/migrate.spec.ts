@@ -24,6 +24,8 @@ describe('migrations on PostgreSQL', () => {
     );
     expect(tables.map((table) => table.table_name)).toEqual([
       'api_keys',
+      'campaign_recipients',
+      'campaigns',
       'chats',
       'message_uploads',
       'messages',

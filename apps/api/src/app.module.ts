@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AuthModule } from '@wafleet/auth';
 import { BillingModule } from '@wafleet/billing';
+import { CampaignsModule } from '@wafleet/campaigns';
 import { ClusterModule } from '@wafleet/cluster';
 import { AppConfig, ConfigModule } from '@wafleet/config';
 import { LoggingModule, MetricsModule } from '@wafleet/core';
@@ -29,6 +30,7 @@ export class AppModule {
         HealthModule,
         SessionsModule,
         MessagesModule,
+        CampaignsModule,
         RealtimeModule,
         WebhooksModule,
         ClusterModule,

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { acceptCsvUploads } from '@wafleet/campaigns';
 import { AppConfig, ConfigError, loadConfig } from '@wafleet/config';
 import { AllErrorsFilter, createValidationPipe, echoRequestId, requestIdOf } from '@wafleet/core';
 import { DataDirInUseError } from '@wafleet/database';
@@ -54,6 +55,7 @@ async function bootstrap(config: AppConfig): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
   // The API speaks JSON only: a text body is a 415, not a string handed to validation.
   fastify.removeContentTypeParser(['text/plain']);
+  acceptCsvUploads(fastify);
   echoRequestId(fastify);
   if (config.docsEnabled) serveOpenApi(app, config.version);
   app.enableShutdownHooks([...STOP_SIGNALS]);

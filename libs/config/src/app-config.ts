@@ -76,6 +76,8 @@ export class AppConfig {
    * writes the API calls it counted.
    */
   readonly billing: { rateLimitWindowMs: number; planCacheTtlMs: number; usageFlushIntervalMs: number };
+  /** Most recipients one campaign may hold. @default 100000 */
+  readonly campaigns: { maxRecipients: number };
   readonly docsEnabled: boolean;
 
   constructor(values: AppConfig) {

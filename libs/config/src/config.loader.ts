@@ -94,6 +94,7 @@ export function loadConfig(env: Env, { cwd = process.cwd(), version = '0.0.0' }:
       pollMs: get('WEBHOOK_POLL_MS'),
     },
     billing: { rateLimitWindowMs: get('RATE_LIMIT_WINDOW_MS'), planCacheTtlMs: get('PLAN_CACHE_TTL_MS'), usageFlushIntervalMs: get('USAGE_FLUSH_INTERVAL_MS') },
+    campaigns: { maxRecipients: get('CAMPAIGN_MAX_RECIPIENTS') },
     docsEnabled: get('DOCS_ENABLED'),
   });
 }

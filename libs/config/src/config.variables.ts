@@ -274,6 +274,13 @@ export const VARIABLES: readonly VariableSpec[] = [
     accepts: 'a whole number of milliseconds from 100 to 60000',
     parse: wholeNumber(100, 60_000),
   },
+  {
+    name: 'CAMPAIGN_MAX_RECIPIENTS',
+    default: '100000',
+    description: 'Most recipients one campaign may hold; a request that would go past it gets 413 (the CSV or JSON body is also bounded by HTTP_BODY_LIMIT_BYTES).',
+    accepts: 'a whole number from 1 to 10000000',
+    parse: wholeNumber(1, 10_000_000),
+  },
   { name: 'DOCS_ENABLED', default: 'true', description: 'Serve Swagger UI at /docs and the OpenAPI document at /docs/openapi.json.', accepts: 'true or false', parse: boolean },
 ];
 

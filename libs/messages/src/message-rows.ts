@@ -3,7 +3,51 @@ import type { RunningEngine } from '@wafleet/sessions';
 import type { EntityManager } from 'typeorm';
 import { MESSAGE_COLUMNS, type MessageRow } from './message.view';
 
-// Rows the message store writes inside its transactions: a received message, and its chat brought up to date.
+// Rows the message store writes inside its transactions: an outgoing message, a received message, and its chat brought up to date.
+
+/** An outgoing message as the replica that took the request writes it, before any engine sends it. */
+export interface NewOutgoing {
+  id: string;
+  tenantId: string;
+  sessionId: string;
+  waId: string;
+  chat: string;
+  kind: string;
+  body: string | null;
+  content: Record<string, unknown>;
+  quotedId: string | null;
+  idempotencyKey: string | null;
+  requestHash: string | null;
+  upload: Buffer | null;
+}
+
+/**
+ * Writes a pending outgoing message row in `manager`'s transaction (the caller writes its media bytes);
+ * with an idempotency key already held, nothing.
+ */
+export function insertOutgoingRow(manager: EntityManager, message: NewOutgoing): Promise<MessageRow[]> {
+  // A CTE so the driver answers the returned rows, as for any SELECT.
+  return manager.query(
+    `WITH inserted AS (INSERT INTO messages (id, tenant_id, session_id, wa_id, chat, sender, from_me, direction, kind, body, content, quoted_id, status, idempotency_key, request_hash)
+     VALUES ($1, $2, $3, $4, $5, NULL, true, 'out', $6, $7, $8::jsonb, $9, 'pending', $10, $11)
+     ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+     RETURNING ${MESSAGE_COLUMNS})
+     SELECT * FROM inserted`,
+    [
+      message.id,
+      message.tenantId,
+      message.sessionId,
+      message.waId,
+      message.chat,
+      message.kind,
+      message.body,
+      JSON.stringify(message.content),
+      message.quotedId,
+      message.idempotencyKey,
+      message.requestHash,
+    ],
+  );
+}
 
 /** Stores a received message unless it is stored already (WhatsApp delivers again what was not acknowledged). */
 export async function insertInbound(manager: EntityManager, running: RunningEngine, message: Exclude<InboundMessage, { kind: 'edit' | 'delete' }>): Promise<MessageRow | undefined> {

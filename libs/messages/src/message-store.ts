@@ -5,24 +5,11 @@ import type { InboundMessage, MessageStatusUpdate, SentMessage } from '@wafleet/
 import { EventLog, type Append, type RunningEngine } from '@wafleet/sessions';
 import { DataSource, type EntityManager } from 'typeorm';
 import { RANK_SQL, rankOf } from './message-status';
-import { insertInbound, touchChat } from './message-rows';
+import { insertInbound, insertOutgoingRow, touchChat } from './message-rows';
+import type { NewOutgoing } from './message-rows';
 import { MESSAGE_COLUMNS, toMessageView, type MessageRow, type MessageView, type StoredAnswer } from './message.view';
 
-/** An outgoing message as the replica that took the request writes it, before any engine sends it. */
-export interface NewOutgoing {
-  id: string;
-  tenantId: string;
-  sessionId: string;
-  waId: string;
-  chat: string;
-  kind: string;
-  body: string | null;
-  content: Record<string, unknown>;
-  quotedId: string | null;
-  idempotencyKey: string | null;
-  requestHash: string | null;
-  upload: Buffer | null;
-}
+export type { NewOutgoing } from './message-rows';
 
 export interface ChatView {
   jid: string;
@@ -54,7 +41,7 @@ export class MessageStore {
    */
   async insertOutgoing(message: NewOutgoing): Promise<MessageRow | undefined> {
     // The common case, no key and no media, is one statement without a transaction.
-    if (!message.idempotencyKey && !message.upload) return (await this.insertRow(this.dataSource.manager, message))[0];
+    if (!message.idempotencyKey && !message.upload) return (await insertOutgoingRow(this.dataSource.manager, message))[0];
     return this.dataSource.transaction(async (manager) => {
       if (message.idempotencyKey) {
         // A key older than the window is free again.
@@ -63,7 +50,7 @@ export class MessageStore {
           [message.tenantId, message.idempotencyKey],
         );
       }
-      const [row] = await this.insertRow(manager, message);
+      const [row] = await insertOutgoingRow(manager, message);
       if (row && message.upload) await manager.query(`INSERT INTO message_uploads (message_id, data) VALUES ($1, $2)`, [message.id, message.upload]);
       return row;
     });
@@ -92,30 +79,6 @@ export class MessageStore {
     return this.dataSource.query(
       `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE session_id = $1 AND status = 'pending' AND direction = 'out' ORDER BY created_at, id LIMIT $2`,
       [sessionId, limit],
-    );
-  }
-
-  private insertRow(manager: EntityManager, message: NewOutgoing): Promise<MessageRow[]> {
-    // A CTE so the driver answers the returned rows, as for any SELECT.
-    return manager.query(
-      `WITH inserted AS (INSERT INTO messages (id, tenant_id, session_id, wa_id, chat, sender, from_me, direction, kind, body, content, quoted_id, status, idempotency_key, request_hash)
-       VALUES ($1, $2, $3, $4, $5, NULL, true, 'out', $6, $7, $8::jsonb, $9, 'pending', $10, $11)
-       ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-       RETURNING ${MESSAGE_COLUMNS})
-       SELECT * FROM inserted`,
-      [
-        message.id,
-        message.tenantId,
-        message.sessionId,
-        message.waId,
-        message.chat,
-        message.kind,
-        message.body,
-        JSON.stringify(message.content),
-        message.quotedId,
-        message.idempotencyKey,
-        message.requestHash,
-      ],
     );
   }
 

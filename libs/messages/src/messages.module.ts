@@ -13,6 +13,6 @@ import { MessagesService } from './messages.service';
   imports: [SessionsModule, BillingModule],
   controllers: [MessagesController],
   providers: [MessageStore, MessageIntake, MessageOwner, MessageDispatcher, MessagesService],
-  exports: [MessagesService],
+  exports: [MessagesService, MessageDispatcher],
 })
 export class MessagesModule {}

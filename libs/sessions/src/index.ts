@@ -11,4 +11,4 @@ export { parsePhoneNumber } from './phone-number';
 export { SessionRuntime } from './session-runtime';
 export type { RunningEngine } from './session-runtime';
 export { SessionNotFoundError, SessionStateError, SessionUnownedError, SessionBusyError } from './sessions.errors';
-export type { MessageEventView, MessageStatusName } from './session-events';
+export type { CampaignProgressView, MessageEventView, MessageStatusName } from './session-events';

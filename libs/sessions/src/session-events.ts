@@ -32,6 +32,21 @@ export interface MessageEventView {
   updatedAt: string;
 }
 
+/** Where a campaign (libs/campaigns) of the session has got; the data of every `campaign.*` event. */
+export interface CampaignProgressView {
+  campaignId: string;
+  name: string;
+  status: 'draft' | 'scheduled' | 'running' | 'paused' | 'completed' | 'cancelled' | 'stopped';
+  /** Why it stopped: `quota_exceeded`, `session_logged_out`, `session_stopped`; null otherwise. */
+  reason: string | null;
+  total: number;
+  sent: number;
+  delivered: number;
+  read: number;
+  failed: number;
+  pending: number;
+}
+
 /** Payloads by event type, in the envelope of notes/api-conventions.md ("Events"); docs/events.md lists them. */
 export interface SessionEventData {
   'session.status': { status: SessionStatus; me: SessionMe | null; reason?: string };
@@ -43,6 +58,9 @@ export interface SessionEventData {
   'message.reaction': { waId: string; chat: string; sender: string; target: { waId: string; messageId: string | null }; emoji: string };
   'message.edited': { id: string | null; waId: string; chat: string; text: string };
   'message.deleted': { id: string | null; waId: string; chat: string };
+  'campaign.progress': CampaignProgressView;
+  'campaign.completed': CampaignProgressView;
+  'campaign.failed': CampaignProgressView;
 }
 
 export type SessionEventType = keyof SessionEventData;
@@ -58,6 +76,9 @@ export const SESSION_EVENT_TYPES = [
   'message.reaction',
   'message.edited',
   'message.deleted',
+  'campaign.progress',
+  'campaign.completed',
+  'campaign.failed',
 ] as const satisfies readonly SessionEventType[];
 type Unlisted = Exclude<SessionEventType, (typeof SESSION_EVENT_TYPES)[number]>;
 // Fails to compile when a type is added to SessionEventData but not to the list.

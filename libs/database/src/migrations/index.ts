@@ -5,6 +5,7 @@ import { SessionEvents1764100000000 } from './1764100000000-session-events';
 import { MessagesAndChats1764200000000 } from './1764200000000-messages-and-chats';
 import { Webhooks1764300000000 } from './1764300000000-webhooks';
 import { Billing1764400000000 } from './1764400000000-billing';
+import { Campaigns1764500000000 } from './1764500000000-campaigns';
 
 /** Every migration, oldest first. The same list runs on PGlite and PostgreSQL. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   MessagesAndChats1764200000000,
   Webhooks1764300000000,
   Billing1764400000000,
+  Campaigns1764500000000,
 ];
