@@ -1,4 +1,5 @@
 import { WaSimServer } from '../../apps/wa-sim/src/wa-sim.server';
+import { newTenant, pairedSession, planFor } from '../support/billing';
 import { call } from '../support/http';
 import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { connectEvents, type EventsClient } from '../support/realtime';
@@ -8,6 +9,8 @@ import { tenantKey, waitForStatus } from '../support/sessions';
 import { ADMIN_KEY, DATABASE_KINDS } from '../support/topology';
 
 const PHONE = '5511988880011';
+/** The account of a second tenant's session, whose plan limits campaigns. */
+const PLAN_PHONE = '5511988880012';
 
 /** Recipient `i` of campaign `c`: a number of its own, so wa-sim's count per recipient is the campaign's alone. */
 const recipientPhone = (c: number, i: number) => `55118${String(c).padStart(2, '0')}${String(i).padStart(4, '0')}`;
@@ -219,4 +222,37 @@ describe.each(DATABASE_KINDS)('campaigns on the %s database, against wa-sim', (k
     expect(logged.filter((event) => event.data.campaignId === created.id).pop()).toMatchObject({ type: 'campaign.failed', data: { status: 'stopped', reason: 'session_stopped' } });
     expect(sessionId).toBeDefined();
   });
+
+  it("draws on the plan's daily message quota together with API sends, stops with quota_exceeded, and counts against max running campaigns", async () => {
+    const tenant = await newTenant(server.url, `campaign-plan-${kind}`);
+    await pairedSession(server.url, tenant.key, sim, 'planned', PLAN_PHONE);
+    await planFor(server.url, `campaigns-${kind}`, { messagesPerDay: 5, maxRunningCampaigns: 1 }, tenant);
+    const as = (path: string, body?: unknown) => call(url(path), { method: body === undefined ? 'GET' : 'POST', key: tenant.key, body });
+    const make = async (c: number, n: number) => {
+      const answer = await as('/campaigns', { name: `plan${c}`, session: 'planned', template: { text: 'Hi {{name}}, you are number {{ n }}.' }, recipients: recipients(c, n), perMinute: 6000 });
+      expect(answer.status).toBe(201);
+      return answer.body.id as string;
+    };
+
+    // One API send takes one of the five messages of the day.
+    expect((await as('/sessions/planned/messages', { to: recipientPhone(9, 99), kind: 'text', text: 'an API send' })).status).toBe(202);
+    const first = await make(9, 8);
+    const second = await make(8, 2);
+    expect((await as(`/campaigns/${first}/start`, {})).status).toBe(200);
+    const refused = await as(`/campaigns/${second}/start`, {});
+    expect(refused).toMatchObject({ status: 403, body: { error: { code: 'plan_limit_reached' } } });
+
+    const stopped = await until('the campaign stopped by the quota', async () => {
+      const now = (await as(`/campaigns/${first}`)).body;
+      return now.status === 'stopped' ? now : undefined;
+    });
+    expect(stopped).toMatchObject({ status: 'stopped', reason: 'quota_exceeded' });
+    await until('the four campaign messages at wa-sim', () => sentCount(9, 8) >= 4);
+    expect(sentCount(9, 8)).toBe(4);
+    expect(await as('/sessions/planned/messages', { to: recipientPhone(9, 99), kind: 'text', text: 'over the quota' })).toMatchObject({ status: 429, body: { error: { code: 'quota_exceeded' } } });
+    // With the first one stopped, the second may run (and stops at once: no quota left today).
+    expect((await as(`/campaigns/${second}/start`, {})).status).toBe(200);
+    await until('the second campaign stopped', async () => ((await as(`/campaigns/${second}`)).body.status === 'stopped' ? true : undefined));
+    expect(sentCount(8, 2)).toBe(0);
+  }, 60_000);
 });
