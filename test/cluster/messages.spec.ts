@@ -5,6 +5,7 @@ import { call, type Answer } from '../support/http';
 import { requirePostgres, TEST_DATABASE_URL } from '../support/postgres';
 import { connectEvents, type EventEnvelope, type EventsClient } from '../support/realtime';
 import { requireRedis, TEST_REDIS_URL } from '../support/redis';
+import { until } from '../support/wait';
 
 /** As in failover.spec.ts: quick failovers that still leave a busy two-core machine time to renew. */
 const LEASE_TTL_MS = 4_000;
@@ -80,15 +81,6 @@ describe('messages on three replicas through nginx', () => {
     }
   }
 
-  async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-      if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-      await sleep(50);
-    }
-  }
 
   const oneTo = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
   const label = (event: EventEnvelope) => (event.type === 'message.status' ? String(event.data.status) : event.type);

@@ -7,6 +7,7 @@ import { uniquePrefix } from '../support/redis';
 import { removeDir, startServer, tempDir, type ServerProcess } from '../support/server';
 import { tenantKey, waitForStatus } from '../support/sessions';
 import { ADMIN_KEY, DATABASE_KINDS } from '../support/topology';
+import { until } from '../support/wait';
 
 const PHONE = '5511988880011';
 /** The account of a second tenant's session, whose plan limits campaigns. */
@@ -37,15 +38,6 @@ describe.each(DATABASE_KINDS)('campaigns on the %s database, against wa-sim', (k
   const messagesTo = (phone: string) => sim.messagesTo(phone);
   const sentCount = (c: number, n: number) => Array.from({ length: n }, (_, i) => messagesTo(recipientPhone(c, i)).length).reduce((a, b) => a + b, 0);
 
-  async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-      if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
 
   const create = async (c: number, n: number, perMinute: number, extra: Record<string, unknown> = {}) => {
     const answer = await post('/campaigns', { name: `c${c}`, session: 'phone', template: { text: 'Hi {{name}}, you are number {{ n }}.' }, recipients: recipients(c, n), perMinute, ...extra });
@@ -62,7 +54,7 @@ describe.each(DATABASE_KINDS)('campaigns on the %s database, against wa-sim', (k
     }
   }
   const campaign = async (id: string) => (await get(`/campaigns/${id}`)).body;
-  const settled = (id: string, status: string, timeoutMs?: number) => until(`campaign ${status}`, async () => ((await campaign(id)).status === status ? campaign(id) : undefined), timeoutMs);
+  const settled = (id: string, status: string, timeoutMs?: number) => until(`campaign ${status}`, async () => ((await campaign(id)).status === status ? campaign(id) : undefined), timeoutMs ?? 20_000);
 
   /** Every recipient got exactly one WhatsApp message (one distinct id), with its own rendered text. */
   function expectOncePerRecipient(c: number, n: number): void {

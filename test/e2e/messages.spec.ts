@@ -9,6 +9,7 @@ import { createTestDatabase, type TestDatabase } from '../support/postgres';
 import { removeDir, startServer, tempDir, type ServerProcess } from '../support/server';
 import { tenantKey, waitForStatus } from '../support/sessions';
 import { ADMIN_KEY, DATABASE_KINDS } from '../support/topology';
+import { until } from '../support/wait';
 
 const PHONE = '5511988880001';
 const FRIEND = '5511977770002';
@@ -37,15 +38,6 @@ describe.each(DATABASE_KINDS)('messages on the %s database, against wa-sim', (ki
   const send = (body: Record<string, unknown>, query = '', headers?: Record<string, string>) => post(`/sessions/phone/messages${query}`, { to: FRIEND, ...body }, headers);
   const atRecipient = (waId: string) => sim.messagesTo(FRIEND).find((message) => message.id === waId);
 
-  async function until<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-      if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
 
   beforeAll(async () => {
     sim = new WaSimServer();

@@ -7,6 +7,7 @@ import { removeDir, startServer, tempDir, type ServerProcess } from '../support/
 import { tenantKey, waitForStatus } from '../support/sessions';
 import { ADMIN_KEY, DATABASE_KINDS, METRICS_KEY } from '../support/topology';
 import { WebhookReceiver, type ReceivedHook } from '../support/webhook-receiver';
+import { until } from '../support/wait';
 
 const PHONE = '5511988880011';
 const FRIEND = '5511977770012';
@@ -22,15 +23,6 @@ const verifies = (secret: string, hook: ReceivedHook) => {
   }
 };
 
-async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /**
  * Webhooks end to end, on the embedded database and on PostgreSQL with Redis: subscriptions over REST,

@@ -40,16 +40,6 @@ export async function pairedSession(baseUrl: string, key: string, sim: WaSimServ
   return created.body.id as string;
 }
 
-/** Polls `probe` until it returns something other than undefined or false. */
-export async function until<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** The tenant's usage for today (UTC) as the admin reads it. */
 export async function usageToday(baseUrl: string, tenantId: string): Promise<{ messagesSent: number; messagesReceived: number; apiCalls: number }> {
@@ -58,3 +48,5 @@ export async function usageToday(baseUrl: string, tenantId: string): Promise<{ m
   if (answer.status !== 200) throw new Error(`reading usage: ${answer.status} ${JSON.stringify(answer.body)}`);
   return answer.body.totals;
 }
+
+export { until } from './wait';

@@ -31,14 +31,8 @@ export interface CampaignRow {
 
 export const CAMPAIGN_COLUMNS = `id, tenant_id, session_id, name, status, reason, template, per_minute, jitter_percent, start_at, total, started_at, finished_at, created_at, updated_at`;
 
-export interface CampaignProgress {
-  total: number;
-  sent: number;
-  delivered: number;
-  read: number;
-  failed: number;
-  pending: number;
-}
+/** The counts of a campaign's recipients by where their message has got. */
+export type CampaignProgress = Pick<CampaignProgressView, 'total' | 'sent' | 'delivered' | 'read' | 'failed' | 'pending'>;
 
 /** A campaign as the API shows it. */
 export interface CampaignView {
