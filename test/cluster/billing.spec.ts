@@ -95,8 +95,12 @@ describe('billing on three replicas through nginx', () => {
   let cluster: LocalCluster;
   let fleet: ClusterSessions;
   let tenantId: string;
-  const metrics = async (url: string) => (await call(`${url}/metrics`, { headers: { authorization: `Bearer ${cluster.metricsApiKey}` } })).body as string;
-  const rateLimited = (scrape: string) => Number(/^wafleet_rate_limited_requests_total\{kind="requests"\} (\d+)/m.exec(scrape)?.[1] ?? 0);
+  const metrics = async (url: string) => {
+    const scrape = await call(`${url}/metrics`, { headers: { authorization: `Bearer ${cluster.metricsApiKey}` } });
+    if (scrape.status !== 200) throw new Error(`GET ${url}/metrics answered ${scrape.status}`);
+    return scrape.body as string;
+  };
+  const rateLimited = (scrape: string) => Number(/^wafleet_rate_limited_requests_total\{[^}]*kind="requests"[^}]*\} (\d+)/m.exec(scrape)?.[1] ?? 0);
   const sim = async <T>(path: string, init?: { method: string; body: unknown }): Promise<T> => {
     const response = await fetch(`${cluster.simUrl}${path}`, init && { method: init.method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(init.body) });
     if (!response.ok) throw new Error(`wa-sim answered ${response.status} to ${path}: ${await response.text()}`);
