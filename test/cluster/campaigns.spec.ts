@@ -177,7 +177,13 @@ describe('campaigns on three replicas through nginx', () => {
     const got = (await arrivals(2, n)).flat();
     const afterAnswer = got.filter((message) => message.at > answered).map((message) => message.at - answered);
     const last = Math.max(...got.map((message) => message.at));
-    console.log(`cancel on ${b.instanceId} (owner ${a.instanceId}) answered in ${answered - asked} ms; ${got.length} of ${n} sent, ${afterAnswer.length} after the answer (+${afterAnswer.join(', +')} ms); last arrival ${last - answered} ms after it`);
+    // A message the dispatcher had taken before the cancel still goes out, though the cancel recorded it failed.
+    const failed = await fleet.query(`SELECT m.wa_id FROM campaign_recipients r JOIN messages m ON m.id = r.message_id WHERE r.campaign_id = $1 AND m.status = 'failed'`, [id]);
+    const failedButArrived = failed.filter((row) => got.some((message) => message.id === row.wa_id)).length;
+    console.log(
+      `cancel on ${b.instanceId} (owner ${a.instanceId}) answered in ${answered - asked} ms; ${got.length} of ${n} sent, ${afterAnswer.length} after the answer (+${afterAnswer.join(', +')} ms); ` +
+        `last arrival ${last - answered} ms after it; ${failed.length} recorded failed, ${failedButArrived} of them at wa-sim`,
+    );
     // The one message in flight may still land; none later than the bound, and nothing queued after it.
     expect(afterAnswer.length).toBeLessThanOrEqual(1);
     expect(afterAnswer.filter((late) => late > CANCEL_BOUND_MS)).toEqual([]);
@@ -241,6 +247,8 @@ describe('campaigns on three replicas through nginx', () => {
     // The killed owner sends nothing more: what is missing now, a survivor has to send.
     const atDeath = await arrived(4, n);
     expect(atDeath).toBeLessThan(n * 0.75);
+    // What the dead owner left: its last message row, `pending` when it was in flight.
+    const [left] = await fleet.query(`SELECT m.status, m.wa_id FROM campaigns c JOIN messages m ON m.id = c.current_message_id WHERE c.id = $1`, [id]);
     const tookOver = await fleet.waitForTakeover([session], a.instanceId, before.logins, LEASE_TTL_MS + 20_000);
     const owner = (await fleet.rows()).find((row) => row.name === SESSION)!.owner;
     expect([b.instanceId, c.instanceId]).toContain(owner);
@@ -251,9 +259,10 @@ describe('campaigns on three replicas through nginx', () => {
     const got = await expectOncePerRecipient(4, n);
     const resent = got.filter((messages) => messages[0]!.copies > 1).length;
     const afterKill = got.filter((messages) => messages[0]!.at > killedAt).length;
+    const resumedAt = Math.min(...got.map((messages) => messages[0]!.at).filter((at) => at > killedAt));
     console.log(
       `${atKill} of ${n} at wa-sim ${killedAt - started} ms after the start when ${a.instanceId} was killed (${atDeath} once dead); ${owner} owned the session ${tookOver - killedAt} ms later; ` +
-        `${afterKill} arrived after the kill, completed ${finished - killedAt} ms after it; ${resent} message id(s) sent again under the same id`,
+        `the dead owner's last message was ${left?.status} (copies at wa-sim: ${got.flat().find((message) => message.id === left?.wa_id)?.copies ?? 0}); ${afterKill} arrived after the kill, the first ${resumedAt - killedAt} ms after it; completed ${finished - killedAt} ms after it; ${resent} message id(s) sent again under the same id`,
     );
     // Whatever the dead owner had in flight went out again under its fixed id, at most that one.
     expect(resent).toBeLessThanOrEqual(1);
