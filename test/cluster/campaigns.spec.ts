@@ -122,6 +122,18 @@ describe('campaigns on three replicas through nginx', () => {
     return got;
   }
 
+  /**
+   * Status changes on any replica and the runner on the owner lock the same campaign and session rows:
+   * taken in opposite orders they deadlock, PostgreSQL aborts one side after a second and a pause or
+   * cancel waits that long or fails. The cluster's throwaway database counts every deadlock.
+   */
+  async function expectNoDeadlock(): Promise<void> {
+    // A backend reports its counters when it has been idle for a moment.
+    await sleep(1_500);
+    const [row] = await fleet.query(`SELECT deadlocks::int AS n FROM pg_stat_database WHERE datname = current_database()`);
+    expect({ deadlocks: row!.n }).toEqual({ deadlocks: 0 });
+  }
+
   beforeAll(async () => {
     await requirePostgres();
     await requireRedis();
@@ -160,6 +172,7 @@ describe('campaigns on three replicas through nginx', () => {
     // A second run would go on right behind the first: give it the time to show before counting again.
     await sleep(1_000);
     expect(await arrived(1, n)).toBe(n);
+    await expectNoDeadlock();
   }, 60_000);
 
   it('stops sending within a second of a cancel answered by a replica that does not own the session', async () => {
@@ -199,6 +212,7 @@ describe('campaigns on three replicas through nginx', () => {
     expect(after.progress.pending).toBeGreaterThan(0);
     expect(await arrived(2, n)).toBe(got.length);
     expect((await act(c, id, 'resume')).body).toMatchObject({ error: { code: 'campaign_not_paused' } });
+    await expectNoDeadlock();
   }, 60_000);
 
   it('pauses and resumes from replicas that do not own the session and from its owner, each recipient still getting one message', async () => {
@@ -227,9 +241,17 @@ describe('campaigns on three replicas through nginx', () => {
     await pauseAndResume(b, c, `paused on ${b.instanceId}, resumed on ${c.instanceId}`);
     await pauseAndResume(a, a, `paused and resumed on the owner ${a.instanceId}`);
     await pauseAndResume(c, a, `paused on ${c.instanceId}, resumed on the owner`);
+    // Quick turns on the two other replicas while the owner queues message after message: each answers at once.
+    for (let turn = 0; turn < 8; turn++) {
+      const [pauser, resumer] = turn % 2 ? [b, c] : [c, b];
+      expect(await act(pauser, id, 'pause')).toMatchObject({ status: 200, body: { status: 'paused' } });
+      expect(await act(resumer, id, 'resume')).toMatchObject({ status: 200, body: { status: 'running' } });
+      await sleep(150);
+    }
     const done = await settled(id, 'completed');
     expect(done.progress).toMatchObject({ total: n, sent: n, failed: 0, pending: 0 });
     await expectOncePerRecipient(3, n);
+    await expectNoDeadlock();
   }, 90_000);
 
   it('completes a 500-recipient campaign on a survivor after its owner is killed halfway, one message per recipient', async () => {
@@ -271,5 +293,6 @@ describe('campaigns on three replicas through nginx', () => {
 
     const events = await fleet.query(`SELECT type FROM session_events WHERE session_id = $1 AND data->>'campaignId' = $2 AND type = 'campaign.completed'`, [session.id, id]);
     expect(events).toHaveLength(1);
+    await expectNoDeadlock();
   }, 180_000);
 });
