@@ -241,7 +241,7 @@ describe('campaigns on three replicas through nginx', () => {
     await pauseAndResume(b, c, `paused on ${b.instanceId}, resumed on ${c.instanceId}`);
     await pauseAndResume(a, a, `paused and resumed on the owner ${a.instanceId}`);
     await pauseAndResume(c, a, `paused on ${c.instanceId}, resumed on the owner`);
-    // Quick turns on the two other replicas while the owner queues message after message: each answers at once.
+    // Quick turns on the two other replicas while the owner queues message after message: each change lands.
     for (let turn = 0; turn < 8; turn++) {
       const [pauser, resumer] = turn % 2 ? [b, c] : [c, b];
       expect(await act(pauser, id, 'pause')).toMatchObject({ status: 200, body: { status: 'paused' } });
