@@ -104,6 +104,34 @@ describe('campaign sends on PostgreSQL', () => {
     expect(await messagesOf(running.sessionId)).toHaveLength(1);
   });
 
+  it('does not deadlock with a status change made on another replica while it queues: both take the campaign row before the session row', async () => {
+    const running = await ownedSession();
+    const id = await runningCampaign(running.sessionId, 3);
+    // A pause as CampaignLog.change makes it: the campaign row first, the session row (for its event) after.
+    const pause = dataSource.createQueryRunner();
+    await pause.connect();
+    try {
+      await pause.startTransaction();
+      await pause.query(`UPDATE campaigns SET status = 'paused' WHERE id = $1`, [id]);
+      const queued = sends.enqueueNext(running, id);
+      // The runner's transaction now waits for the campaign row; whatever it holds meanwhile, the pause must get the session row.
+      for (let tries = 0; ; tries++) {
+        const waiting = await database.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FROM campaigns%FOR UPDATE%'`);
+        if (waiting.length > 0) break;
+        if (tries > 200) throw new Error('enqueueNext never waited for the campaign row');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await pause.query(`SET LOCAL lock_timeout = '3s'`);
+      await pause.query(`SELECT lease_epoch FROM sessions WHERE id = $1 FOR UPDATE`, [running.sessionId]);
+      await pause.commitTransaction();
+      expect(await queued).toEqual({ outcome: 'not_running' });
+    } finally {
+      if (pause.isTransactionActive) await pause.rollbackTransaction();
+      await pause.release();
+    }
+    expect(await messagesOf(running.sessionId)).toEqual([]);
+  });
+
   it('counts progress from the messages, and a cancel fails the pending message and queues nothing more', async () => {
     const running = await ownedSession();
     const id = await runningCampaign(running.sessionId, 6);

@@ -51,18 +51,21 @@ export class CampaignSends {
   /**
    * Queues the message of the campaign's next recipient, in one transaction that writes the pending
    * message row (with its WhatsApp id fixed) and gives the recipient that message's id, so no recipient
-   * is ever given a second one. Fenced: the session row is read under a share lock at the runner's epoch,
-   * so a replica whose lease moved on queues nothing; the campaign row is locked, so a cancel or pause
-   * either comes before (nothing is queued) or after (it fails what was queued).
+   * is ever given a second one. The campaign row is locked first, so a cancel or pause either comes
+   * before (nothing is queued) or after (it fails what was queued); then fenced: the session row is read
+   * under a share lock at the runner's epoch, so a replica whose lease moved on queues nothing.
    */
   async enqueueNext(running: RunningEngine, id: string): Promise<EnqueueOutcome> {
     return this.dataSource.transaction(async (manager) => {
-      const [lease]: unknown[] = await manager.query(`SELECT 1 FROM sessions WHERE id = $1 AND lease_epoch = $2 FOR SHARE`, [running.sessionId, running.epoch]);
-      if (!lease) return { outcome: 'stale' };
+      // The campaign row before the session row, in the order CampaignLog.change and complete take them:
+      // a status change holds the campaign row while it locks the session row for its event, so taking
+      // the session row first here deadlocks with a pause or cancel made on another replica.
       // Locked first, read after: under READ COMMITTED the statement after the lock wait sees what the
       // previous holder committed (its message, pending), so a racing caller finds the campaign busy.
       const [locked]: unknown[] = await manager.query(`SELECT 1 FROM campaigns WHERE id = $1 AND session_id = $2 FOR UPDATE`, [id, running.sessionId]);
       if (!locked) return { outcome: 'not_running' };
+      const [lease]: unknown[] = await manager.query(`SELECT 1 FROM sessions WHERE id = $1 AND lease_epoch = $2 FOR SHARE`, [running.sessionId, running.epoch]);
+      if (!lease) return { outcome: 'stale' };
       const [campaign]: { status: CampaignStatus; tenant_id: string; template: StoredTemplate; has_media: boolean; busy: boolean }[] = await manager.query(
         `SELECT c.status, c.tenant_id, c.template, c.media_data IS NOT NULL AS has_media,
            EXISTS (SELECT 1 FROM messages WHERE id = c.current_message_id AND status = 'pending') AS busy
