@@ -76,6 +76,18 @@ describe('the message store on PostgreSQL', () => {
     expect(await store.markSent(running, id, { id: 'WA-2', chat: FRIEND, kind: 'text', timestamp: new Date().toISOString() })).toMatchObject({ status: 'delivered' });
   });
 
+  it('records the send of a message withdrawn while it was going out (a campaign cancel), and no other failure', async () => {
+    const running = await ownedSession();
+    const withdrawn = await pendingText(running, 'WA-4');
+    const refused = await pendingText(running, 'WA-5');
+    await database.query(`UPDATE messages SET status = 'failed', error = $2::jsonb WHERE id = $1`, [withdrawn, JSON.stringify({ code: 'campaign_cancelled', message: 'cancelled' })]);
+    await database.query(`UPDATE messages SET status = 'failed', error = $2::jsonb WHERE id = $1`, [refused, JSON.stringify({ code: 'message_refused', message: 'no' })]);
+    const sentAt = new Date().toISOString();
+    expect(await store.markSent(running, withdrawn, { id: 'WA-4', chat: FRIEND, kind: 'text', timestamp: sentAt })).toMatchObject({ status: 'sent', error: null });
+    expect(await store.markSent(running, refused, { id: 'WA-5', chat: FRIEND, kind: 'text', timestamp: sentAt })).toMatchObject({ status: 'failed' });
+    expect(await store.applyStatus(running, { id: 'WA-4', chat: FRIEND, status: 'delivered' })).toEqual({ id: withdrawn, status: 'delivered' });
+  });
+
   it('stores an inbound message once however often it is delivered, counting it unread once', async () => {
     const running = await ownedSession();
     const inbound = { kind: 'text' as const, id: 'IN-1', chat: FRIEND, sender: FRIEND, fromMe: false, timestamp: new Date().toISOString(), text: 'hello' };

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { WITHDRAWN_CODE } from '@wafleet/messages';
 import { EventLog, type Append, type RunningEngine } from '@wafleet/sessions';
 import { DataSource, type EntityManager } from 'typeorm';
 import { progressOf } from './campaign-store';
@@ -61,7 +62,7 @@ export class CampaignLog {
         await manager.query(
           `UPDATE messages SET status = 'failed', error = $2::jsonb, updated_at = now()
            WHERE id = (SELECT current_message_id FROM campaigns WHERE id = $1) AND status = 'pending'`,
-          [id, JSON.stringify({ code: 'campaign_cancelled', message: 'The campaign was cancelled before this message was sent.' })],
+          [id, JSON.stringify({ code: WITHDRAWN_CODE, message: 'The campaign was cancelled before this message was sent.' })],
         );
       }
       const [session]: { lease_epoch: string }[] = await manager.query(`SELECT lease_epoch FROM sessions WHERE id = $1 FOR UPDATE`, [row.session_id]);

@@ -5,5 +5,6 @@ export { MessageDispatcher } from './message-dispatcher';
 export { insertOutgoingRow } from './message-rows';
 export type { NewOutgoing } from './message-rows';
 export { toChatJid } from './jid';
+export { WITHDRAWN_CODE } from './message-status';
 export { resolveMedia } from './media-source';
 export type { MediaInput, ResolvedMedia } from './media-source';

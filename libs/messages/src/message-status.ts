@@ -18,6 +18,13 @@ export function rankOf(status: MessageStatusName): number {
 /** The stored status's rank in SQL; a stored `failed` (or `received`) outranks every update. */
 export const RANK_SQL = `CASE status WHEN 'pending' THEN 0 WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 WHEN 'read' THEN 3 WHEN 'played' THEN 4 ELSE 9 END`;
 
+/**
+ * The error code of a pending message withdrawn before it was sent (its campaign was cancelled). The
+ * owner may have been sending it at that moment: when the send is then recorded, `sent` replaces this
+ * failure, because the message did go out.
+ */
+export const WITHDRAWN_CODE = 'campaign_cancelled';
+
 /** Whether a message at `status` has reached `wanted` (or can no longer: it failed). */
 export function hasReached(status: MessageStatusName, wanted: ForwardStatus): boolean {
   return status === 'failed' || (status !== 'received' && rankOf(status) >= rankOf(wanted));

@@ -4,7 +4,7 @@ import { decodeCursor, toPage, type Page } from '@wafleet/core';
 import type { InboundMessage, MessageStatusUpdate, SentMessage } from '@wafleet/engines';
 import { EventLog, type Append, type RunningEngine } from '@wafleet/sessions';
 import { DataSource, type EntityManager } from 'typeorm';
-import { RANK_SQL, rankOf } from './message-status';
+import { RANK_SQL, rankOf, WITHDRAWN_CODE } from './message-status';
 import { insertInbound, insertOutgoingRow, touchChat } from './message-rows';
 import type { NewOutgoing } from './message-rows';
 import { MESSAGE_COLUMNS, toMessageView, type MessageRow, type MessageView, type StoredAnswer } from './message.view';
@@ -20,6 +20,8 @@ export interface ChatView {
 
 /** How long an Idempotency-Key holds: the same key within this window returns the first answer. */
 const IDEMPOTENCY_WINDOW = `interval '24 hours'`;
+/** A stored failure that a recorded send replaces: the message was withdrawn while it was going out. */
+const WITHDRAWN_SQL = `(status = 'failed' AND error->>'code' = '${WITHDRAWN_CODE}')`;
 
 /**
  * The `messages`, `message_uploads` and `chats` tables. Reads and the request side's writes take no
@@ -158,7 +160,8 @@ export class MessageStore {
       const [row]: (MessageRow & { first_send: boolean })[] = await manager.query(
         `WITH prior AS (SELECT wa_timestamp IS NULL AS first_send FROM messages WHERE id = $1),
          updated AS (
-           UPDATE messages SET status = CASE WHEN ${RANK_SQL} < 1 THEN 'sent' ELSE status END,
+           UPDATE messages SET status = CASE WHEN ${RANK_SQL} < 1 OR ${WITHDRAWN_SQL} THEN 'sent' ELSE status END,
+             error = CASE WHEN ${WITHDRAWN_SQL} THEN NULL ELSE error END,
              wa_timestamp = $2, media = COALESCE($3::jsonb, media), updated_at = now()
            WHERE id = $1 RETURNING ${MESSAGE_COLUMNS})
          SELECT updated.*, prior.first_send FROM updated, prior`,
