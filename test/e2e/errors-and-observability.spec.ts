@@ -102,6 +102,13 @@ describe.each(DATABASE_KINDS)('errors, logs, metrics and docs on the %s database
         '/webhooks/{id}/deliveries/retry',
         '/webhooks/{id}/deliveries/{delivery}',
         '/webhooks/{id}/deliveries/{delivery}/retry',
+        '/campaigns',
+        '/campaigns/{id}',
+        '/campaigns/{id}/recipients',
+        '/campaigns/{id}/start',
+        '/campaigns/{id}/pause',
+        '/campaigns/{id}/resume',
+        '/campaigns/{id}/cancel',
       ].sort(),
     );
     for (const [path, operations] of Object.entries<Record<string, { summary?: string }>>(document.paths)) {
