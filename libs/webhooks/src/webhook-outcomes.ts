@@ -8,11 +8,14 @@ export interface PendingOutcome extends DeliveryOutcome {
 }
 
 export const GONE_REASON = 'the endpoint answered 410 Gone';
+/** How long a small batch of outcomes waits for more before it is written, and what counts as small. */
+const GATHER_MS = 5;
+const GATHER_UP_TO = 16;
 
 /**
  * Writes attempt outcomes in batches: whatever finished while the previous write was under way goes in
- * the next one, so under load there is one UPDATE per batch rather than per delivery, and when idle an
- * outcome is written at once. A failed write is logged and dropped: its rows are still claimed, so they
+ * the next one, and a small batch waits GATHER_MS for company, so under load there is one UPDATE per
+ * batch rather than per delivery, and when idle an outcome is written within a few milliseconds. A failed write is logged and dropped: its rows are still claimed, so they
  * come back when the lease ends (the attempt repeats; the webhook-id stays the same).
  */
 export class OutcomeWriter {
@@ -39,6 +42,8 @@ export class OutcomeWriter {
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
+      // A moment for the outcomes of the attempts finishing alongside to join: one write for them all.
+      if (this.queue.length < GATHER_UP_TO) await new Promise((resolve) => setTimeout(resolve, GATHER_MS));
       const batch = this.queue;
       this.queue = [];
       try {

@@ -24,8 +24,22 @@ export function signatureHeaders(webhookId: string, at: Date, body: string, secr
   return {
     'webhook-id': webhookId,
     'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
-    'webhook-signature': secrets.map((secret) => new Webhook(secret).sign(webhookId, at, body)).join(' '),
+    'webhook-signature': secrets.map((secret) => signer(secret).sign(webhookId, at, body)).join(' '),
   };
+}
+
+const signers = new Map<string, Webhook>();
+const MAX_SIGNERS = 1_000;
+
+/** One Webhook per secret, so its key is decoded once, not per attempt. */
+function signer(secret: string): Webhook {
+  let webhook = signers.get(secret);
+  if (!webhook) {
+    if (signers.size >= MAX_SIGNERS) signers.clear();
+    webhook = new Webhook(secret);
+    signers.set(secret, webhook);
+  }
+  return webhook;
 }
 
 /** The `webhook-id` of a delivery: stable for its whole life, replays included. */

@@ -75,11 +75,12 @@ export class WebhookSender implements OnApplicationShutdown {
       request.on('error', (error: NodeJS.ErrnoException) => finish({ error: `${error.code ?? 'error'}: ${error.message}`.slice(0, 500) }));
       request.on('response', (response) => {
         const status = response.statusCode ?? 0;
+        // Only a failure's body is kept (for last_error); a success's is counted and dropped.
+        const keep = status < 200 || status >= 300;
         let text = '';
         let read = 0;
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => {
-          if (text.length < ERROR_BODY_CHARS) text += chunk.slice(0, ERROR_BODY_CHARS - text.length);
+        response.on('data', (chunk: Buffer) => {
+          if (keep && text.length < ERROR_BODY_CHARS) text += chunk.toString('utf8', 0, ERROR_BODY_CHARS - text.length);
           read += chunk.length;
           if (read > BODY_READ_LIMIT) {
             response.destroy();

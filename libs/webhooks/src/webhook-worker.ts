@@ -8,7 +8,7 @@ import { bodyText, WebhookOutbox, type ClaimedDelivery } from './webhook-outbox'
 import { OutcomeWriter, type PendingOutcome } from './webhook-outcomes';
 import { signatureHeaders, webhookIdOf } from './webhook-secret';
 import { WebhookSender } from './webhook-sender';
-import { resolveTarget, TargetRefused } from './webhook-target';
+import { resolveTarget, TargetRefused, type ResolvedTarget } from './webhook-target';
 import { WebhookMetrics } from './webhook.metrics';
 
 /** Published when deliveries became due, so idle workers on every replica claim at once. */
@@ -19,6 +19,12 @@ const MAX_BATCH = 100;
 const MAX_REMEMBERED = 10_000;
 /** Longest wait on shutdown for requests in flight before they are cut and their claims released. */
 const SHUTDOWN_GRACE_MS = 5_000;
+/**
+ * How long a checked target (URL → the address it resolved to) is reused. Requests still go only to an
+ * address that passed the check; a host that moves is followed within this.
+ */
+const TARGET_TTL_MS = 5_000;
+const MAX_TARGETS = 1_000;
 
 type Signal = 'work' | 'slot';
 
@@ -46,6 +52,7 @@ export class WebhookWorker implements OnModuleInit, OnApplicationBootstrap, Befo
   private mayBeDue = true;
   private retryTimer?: { at: number; timer: NodeJS.Timeout };
   private readonly retryTimes = new Set<number>();
+  private readonly targets = new Map<string, { target: ResolvedTarget; until: number }>();
   private announcing?: { again: boolean };
   private unsubscribeDue?: () => Promise<void>;
 
@@ -59,7 +66,8 @@ export class WebhookWorker implements OnModuleInit, OnApplicationBootstrap, Befo
     private readonly pubsub: PubSub,
   ) {
     this.concurrency = config.webhooks.concurrency;
-    this.minClaim = Math.max(1, Math.min(MAX_BATCH, Math.floor(this.concurrency / 4)));
+    // Claim when half the slots are free: fewer, larger claims than one per free slot.
+    this.minClaim = Math.max(1, Math.min(MAX_BATCH, Math.floor(this.concurrency / 2)));
     this.writer = new OutcomeWriter(outbox, metrics, (delayMs) => this.wakeAt(Date.now() + delayMs));
   }
 
@@ -167,7 +175,7 @@ export class WebhookWorker implements OnModuleInit, OnApplicationBootstrap, Befo
     const started = performance.now();
     let result: AttemptResult;
     try {
-      const target = await resolveTarget(delivery.url, this.config.webhooks.allowPrivate);
+      const target = await this.target(delivery.url);
       const body = bodyText(delivery.payload);
       result = await this.sender.post(target, signatureHeaders(webhookIdOf(delivery.id), new Date(), body, delivery.secrets), body, signal);
     } catch (error) {
@@ -184,6 +192,17 @@ export class WebhookWorker implements OnModuleInit, OnApplicationBootstrap, Befo
       lastStatus: result.status ?? null,
       lastError: result.error ?? null,
     };
+  }
+
+  /** The URL checked and resolved, reused for TARGET_TTL_MS; a refusal is not kept. */
+  private async target(url: string): Promise<ResolvedTarget> {
+    const now = Date.now();
+    const known = this.targets.get(url);
+    if (known && known.until > now) return known.target;
+    const target = await resolveTarget(url, this.config.webhooks.allowPrivate);
+    if (this.targets.size >= MAX_TARGETS) this.targets.clear();
+    this.targets.set(url, { target, until: now + TARGET_TTL_MS });
+    return target;
   }
 
   private wake(signal: Signal): void {
