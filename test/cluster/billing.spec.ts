@@ -7,8 +7,11 @@ import { overload, remainingOf, tally, windowsOf, type Shot } from '../support/r
 import { requireRedis, TEST_REDIS_URL } from '../support/redis';
 import { removeDir, startServer, tempDir, type ServerProcess } from '../support/server';
 
-/** Requests per window, and the compressed window. */
-const LIMIT = 50;
+/**
+ * Requests per window, and the compressed window. The limit is small enough that a loaded 2-core machine
+ * (the rest of the suite running beside this test) still offers 10× of it in a window.
+ */
+const LIMIT = 20;
 const WINDOW_MS = 2_000;
 /** 15× the limit a window, so that the sure lower bound of a window's load (see windowsOf) stays above 10×. */
 const PER_SECOND = (15 * LIMIT * 1000) / WINDOW_MS;

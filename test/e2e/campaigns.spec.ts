@@ -8,6 +8,7 @@ import { removeDir, startServer, tempDir, type ServerProcess } from '../support/
 import { tenantKey, waitForStatus } from '../support/sessions';
 import { ADMIN_KEY, DATABASE_KINDS } from '../support/topology';
 import { until } from '../support/wait';
+import { WebhookReceiver } from '../support/webhook-receiver';
 
 const PHONE = '5511988880011';
 /** The account of a second tenant's session, whose plan limits campaigns. */
@@ -32,6 +33,7 @@ describe.each(DATABASE_KINDS)('campaigns on the %s database, against wa-sim', (k
   let key: string;
   let sessionId: string;
   let client: EventsClient;
+  let receiver: WebhookReceiver;
   const url = (path: string) => `${server.url}${path}`;
   const get = (path: string) => call(url(path), { key });
   const post = (path: string, body?: unknown, headers?: Record<string, string>) => call(url(path), { method: 'POST', key, body, headers });
@@ -45,10 +47,10 @@ describe.each(DATABASE_KINDS)('campaigns on the %s database, against wa-sim', (k
     return answer.body as { id: string; status: string; report: { accepted: number; duplicates: number; invalid: unknown[] } };
   };
   /** The session's whole event log, page by page. */
-  async function loggedEvents(): Promise<{ seq: number; type: string; data: any }[]> {
-    const all: { seq: number; type: string; data: any }[] = [];
+  async function loggedEvents(): Promise<{ id: string; seq: number; type: string; data: any }[]> {
+    const all: { id: string; seq: number; type: string; data: any }[] = [];
     for (;;) {
-      const page = (await get(`/sessions/phone/events?after=${all.length ? all[all.length - 1]!.seq : 0}&limit=200`)).body.data as { seq: number; type: string; data: any }[];
+      const page = (await get(`/sessions/phone/events?after=${all.length ? all[all.length - 1]!.seq : 0}&limit=200`)).body.data as { id: string; seq: number; type: string; data: any }[];
       if (page.length === 0) return all;
       all.push(...page);
     }
@@ -74,6 +76,8 @@ describe.each(DATABASE_KINDS)('campaigns on the %s database, against wa-sim', (k
       DATA_DIR: dataDir,
       ADMIN_API_KEY: ADMIN_KEY,
       WA_WEBSOCKET_URL: `ws://127.0.0.1:${simPort}/ws/chat`,
+      // The webhook receiver is on loopback.
+      WEBHOOK_ALLOW_PRIVATE: 'true',
       ...(database ? { DATABASE_URL: database.url, SYNC_BACKEND: 'redis', REDIS_KEY_PREFIX: uniquePrefix('campaigns') } : {}),
     };
     server = await startServer(env);
@@ -85,17 +89,21 @@ describe.each(DATABASE_KINDS)('campaigns on the %s database, against wa-sim', (k
     await waitForStatus(server.url, key, 'phone', 'working');
     client = await connectEvents(server.url, { apiKey: key });
     await client.subscribe({ sessions: ['phone'] });
+    receiver = await new WebhookReceiver().start();
+    const subscribed = await post('/webhooks', { url: `${receiver.url}/campaigns`, events: ['campaign.progress', 'campaign.completed', 'campaign.failed'] });
+    expect(subscribed.status).toBe(201);
   }, 90_000);
 
   afterAll(async () => {
     client?.close();
+    await receiver?.stop();
     await server?.stop();
     await sim?.stop();
     await database?.drop();
     removeDir(dataDir);
   }, 60_000);
 
-  it('sends a 30-recipient campaign once to each, with the text rendered, and tells its progress in the log and over Socket.IO', async () => {
+  it('sends a 30-recipient campaign once to each, with the text rendered, and tells its progress in the log, over Socket.IO and as webhooks', async () => {
     const created = await create(1, 30, 6000);
     expect(created).toMatchObject({ status: 'draft', report: { accepted: 30, duplicates: 0, invalid: [] } });
     expect((await post(`/campaigns/${created.id}/start`)).body).toMatchObject({ status: 'running' });
@@ -111,6 +119,12 @@ describe.each(DATABASE_KINDS)('campaigns on the %s database, against wa-sim', (k
     // Throttled: far fewer progress events than messages.
     expect(mine.filter((event) => event.type === 'campaign.progress').length).toBeLessThan(15);
     await client.waitFor('campaign.completed over Socket.IO', (events) => events.some((event) => event.type === 'campaign.completed' && event.data.campaignId === created.id), 5_000);
+    // And as webhooks: every campaign event of the log, each delivered (under its event id).
+    const logIds = mine.map((event) => event.id).sort();
+    const hookIds = () =>
+      [...new Set(receiver.at('/campaigns').map((hook) => (JSON.parse(hook.body) as { data: { eventId: string; payload: { campaignId: string } } }).data).filter((data) => data.payload.campaignId === created.id).map((data) => data.eventId))].sort();
+    await until('every campaign event as a webhook', () => hookIds().length >= logIds.length);
+    expect(hookIds()).toEqual(logIds);
 
     const listed = (await get(`/campaigns/${created.id}/recipients?state=read&limit=200`)).body.data as { state: string }[];
     const states = (await get(`/campaigns/${created.id}/recipients?limit=200`)).body.data as { state: string; messageId: string | null }[];
