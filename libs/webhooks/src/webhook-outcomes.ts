@@ -15,8 +15,9 @@ const GATHER_UP_TO = 16;
 /**
  * Writes attempt outcomes in batches: whatever finished while the previous write was under way goes in
  * the next one, and a small batch waits GATHER_MS for company, so under load there is one UPDATE per
- * batch rather than per delivery, and when idle an outcome is written within a few milliseconds. A failed write is logged and dropped: its rows are still claimed, so they
- * come back when the lease ends (the attempt repeats; the webhook-id stays the same).
+ * batch rather than per delivery, and when idle an outcome is written within a few milliseconds. A
+ * failed write is logged and dropped: its rows are still claimed, so they come back when the lease ends
+ * (the attempt repeats; the webhook-id stays the same).
  */
 export class OutcomeWriter {
   private readonly logger = new Logger('WebhookOutcomes');
