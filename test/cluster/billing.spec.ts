@@ -6,6 +6,7 @@ import { createTestDatabase, requirePostgres, TEST_DATABASE_URL, type TestDataba
 import { overload, remainingOf, tally, windowsOf, type Shot } from '../support/rate-windows';
 import { requireRedis, TEST_REDIS_URL } from '../support/redis';
 import { removeDir, startServer, tempDir, type ServerProcess } from '../support/server';
+import { until } from '../support/wait';
 
 /**
  * Requests per window, and the compressed window. The limit is small enough that a loaded 2-core machine
@@ -26,16 +27,6 @@ const PHONE = `${PHONE_PREFIX}00`;
 const FRIEND = '5511966660042';
 const FRIEND_JID = `${FRIEND}@s.whatsapp.net`;
 const SENDER = '5511955550042';
-
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
 
 /** A tenant with a key, on a plan of its own with `limits`, made with the admin key. */
 async function tenantOnPlan(baseUrl: string, adminKey: string, name: string, limits: Record<string, number>): Promise<{ id: string; key: string }> {

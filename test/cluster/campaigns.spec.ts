@@ -1,14 +1,10 @@
-import { ClusterSessions, type SessionRow } from '../../tools/cluster/cluster-sessions';
-import { LocalCluster, type Replica } from '../../tools/cluster/local-cluster';
+import type { ClusterSessions, SessionRow } from '../../tools/cluster/cluster-sessions';
+import type { LocalCluster, Replica } from '../../tools/cluster/local-cluster';
 import { sleep } from '../../tools/cluster/process-group';
 import { call, type Answer } from '../support/http';
-import { requirePostgres, TEST_DATABASE_URL } from '../support/postgres';
-import { requireRedis, TEST_REDIS_URL } from '../support/redis';
+import { LEASE_TTL_MS, sessionOnThreeReplicas } from '../support/session-trio';
+import { until as waitUntil } from '../support/wait';
 
-/** As in messages.spec.ts: quick failovers that still leave a busy two-core machine time to renew. */
-const LEASE_TTL_MS = 4_000;
-const KEEPALIVE_MS = 500;
-const SIM_IDLE_TIMEOUT_MS = 2_000;
 const SESSION = 'mailer';
 /** createPaired appends the session's two-digit index to the prefix. */
 const PHONE_PREFIX = '55119500';
@@ -93,15 +89,8 @@ describe('campaigns on three replicas through nginx', () => {
     return all;
   }
 
-  async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-      if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-      await sleep(50);
-    }
-  }
+  /** As the shared helper, with a longer default: a loaded machine sends a campaign slowly. */
+  const until = <T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 20_000) => waitUntil(what, probe, timeoutMs);
 
   const settled = (id: string, status: string, timeoutMs = 30_000) =>
     until(`campaign ${id} ${status}`, async () => {
@@ -135,23 +124,7 @@ describe('campaigns on three replicas through nginx', () => {
   }
 
   beforeAll(async () => {
-    await requirePostgres();
-    await requireRedis();
-    cluster = await LocalCluster.start({
-      replicas: 3,
-      postgresAdminUrl: TEST_DATABASE_URL,
-      redisUrl: TEST_REDIS_URL,
-      simIdleTimeoutMs: SIM_IDLE_TIMEOUT_MS,
-      // Rebalancing would move the session on its own; these tests choose the replicas by who owns it.
-      env: { LEASE_TTL_MS: String(LEASE_TTL_MS), REBALANCE_PER_MINUTE: '0', WA_KEEPALIVE_MS: String(KEEPALIVE_MS) },
-    });
-    fleet = await ClusterSessions.open(cluster, 'campaigns');
-    await fleet.createPaired([SESSION], PHONE_PREFIX, 45_000);
-    session = (await fleet.rows()).find((row) => row.name === SESSION)!;
-    const replicas = [0, 1, 2].map((index) => cluster.replica(index));
-    a = replicas.find((replica) => replica.instanceId === session.owner)!;
-    if (!a) throw new Error(`no replica owns ${SESSION}: ${JSON.stringify(session)}`);
-    [b, c] = replicas.filter((replica) => replica !== a);
+    ({ cluster, fleet, session, a, b, c } = await sessionOnThreeReplicas('campaigns', SESSION, PHONE_PREFIX));
   }, 90_000);
 
   afterAll(async () => {

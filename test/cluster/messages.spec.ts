@@ -1,17 +1,11 @@
-import { ClusterSessions, type SessionRow } from '../../tools/cluster/cluster-sessions';
-import { LocalCluster, type Replica } from '../../tools/cluster/local-cluster';
+import type { ClusterSessions, SessionRow } from '../../tools/cluster/cluster-sessions';
+import type { LocalCluster, Replica } from '../../tools/cluster/local-cluster';
 import { sleep } from '../../tools/cluster/process-group';
 import { call, type Answer } from '../support/http';
-import { requirePostgres, TEST_DATABASE_URL } from '../support/postgres';
 import { connectEvents, type EventEnvelope, type EventsClient } from '../support/realtime';
-import { requireRedis, TEST_REDIS_URL } from '../support/redis';
 import { until } from '../support/wait';
+import { LEASE_TTL_MS, sessionOnThreeReplicas } from '../support/session-trio';
 
-/** As in failover.spec.ts: quick failovers that still leave a busy two-core machine time to renew. */
-const LEASE_TTL_MS = 4_000;
-/** The owner pings wa-sim this often and wa-sim drops a connection quiet for longer than SIM_IDLE_TIMEOUT_MS. */
-const KEEPALIVE_MS = 500;
-const SIM_IDLE_TIMEOUT_MS = 2_000;
 const SESSION = 'talker';
 /** createPaired appends the session's two-digit index to the prefix. */
 const PHONE_PREFIX = '55119700';
@@ -86,23 +80,7 @@ describe('messages on three replicas through nginx', () => {
   const label = (event: EventEnvelope) => (event.type === 'message.status' ? String(event.data.status) : event.type);
 
   beforeAll(async () => {
-    await requirePostgres();
-    await requireRedis();
-    cluster = await LocalCluster.start({
-      replicas: 3,
-      postgresAdminUrl: TEST_DATABASE_URL,
-      redisUrl: TEST_REDIS_URL,
-      simIdleTimeoutMs: SIM_IDLE_TIMEOUT_MS,
-      // Rebalancing would move the session on its own; these tests choose the replicas by who owns it.
-      env: { LEASE_TTL_MS: String(LEASE_TTL_MS), REBALANCE_PER_MINUTE: '0', WA_KEEPALIVE_MS: String(KEEPALIVE_MS) },
-    });
-    fleet = await ClusterSessions.open(cluster, 'messages');
-    await fleet.createPaired([SESSION], PHONE_PREFIX, 45_000);
-    session = (await fleet.rows()).find((row) => row.name === SESSION)!;
-    const replicas = [0, 1, 2].map((index) => cluster.replica(index));
-    a = replicas.find((replica) => replica.instanceId === session.owner)!;
-    [b, c] = replicas.filter((replica) => replica !== a);
-    if (!a) throw new Error(`no replica owns ${SESSION}: ${JSON.stringify(session)}`);
+    ({ cluster, fleet, session, a, b, c } = await sessionOnThreeReplicas('messages', SESSION, PHONE_PREFIX));
   }, 90_000);
 
   afterEach(() => clients.splice(0).forEach((client) => client.close()));
