@@ -11,8 +11,18 @@ import { until } from '../support/wait';
 import { WebhookReceiver } from '../support/webhook-receiver';
 
 const PHONE = '5511988880011';
+/** How long a campaign may take to get where a test waits for it: generous, for a 2-core machine running other suites too. */
+const SETTLE_TIMEOUT_MS = 60_000;
 /** The account of a second tenant's session, whose plan limits campaigns. */
 const PLAN_PHONE = '5511988880012';
+
+interface LoggedEvent {
+  id: string;
+  seq: number;
+  type: string;
+  occurredAt: string;
+  data: any;
+}
 
 /** Recipient `i` of campaign `c`: a number of its own, so wa-sim's count per recipient is the campaign's alone. */
 const recipientPhone = (c: number, i: number) => `55118${String(c).padStart(2, '0')}${String(i).padStart(4, '0')}`;
@@ -47,16 +57,16 @@ describe.each(DATABASE_KINDS)('campaigns on the %s database, against wa-sim', (k
     return answer.body as { id: string; status: string; report: { accepted: number; duplicates: number; invalid: unknown[] } };
   };
   /** The session's whole event log, page by page. */
-  async function loggedEvents(): Promise<{ id: string; seq: number; type: string; data: any }[]> {
-    const all: { id: string; seq: number; type: string; data: any }[] = [];
+  async function loggedEvents(): Promise<LoggedEvent[]> {
+    const all: LoggedEvent[] = [];
     for (;;) {
-      const page = (await get(`/sessions/phone/events?after=${all.length ? all[all.length - 1]!.seq : 0}&limit=200`)).body.data as { id: string; seq: number; type: string; data: any }[];
+      const page = (await get(`/sessions/phone/events?after=${all.length ? all[all.length - 1]!.seq : 0}&limit=200`)).body.data as LoggedEvent[];
       if (page.length === 0) return all;
       all.push(...page);
     }
   }
   const campaign = async (id: string) => (await get(`/campaigns/${id}`)).body;
-  const settled = (id: string, status: string, timeoutMs?: number) => until(`campaign ${status}`, async () => ((await campaign(id)).status === status ? campaign(id) : undefined), timeoutMs ?? 20_000);
+  const settled = (id: string, status: string, timeoutMs?: number) => until(`campaign ${status}`, async () => ((await campaign(id)).status === status ? campaign(id) : undefined), timeoutMs ?? SETTLE_TIMEOUT_MS);
 
   /** Every recipient got exactly one WhatsApp message (one distinct id), with its own rendered text. */
   function expectOncePerRecipient(c: number, n: number): void {
@@ -116,14 +126,15 @@ describe.each(DATABASE_KINDS)('campaigns on the %s database, against wa-sim', (k
     const mine = logged.filter((event) => event.data.campaignId === created.id);
     expect(mine.map((event) => event.type)).toContain('campaign.progress');
     expect(mine[mine.length - 1]).toMatchObject({ type: 'campaign.completed', data: { status: 'completed', total: 30, sent: 30 } });
-    // Throttled: far fewer progress events than messages.
-    expect(mine.filter((event) => event.type === 'campaign.progress').length).toBeLessThan(15);
+    // Throttled to about one a second while it runs (plus the ones at start and end), however fast or slow it went.
+    const seconds = (Date.parse(mine[mine.length - 1]!.occurredAt) - Date.parse(mine[0]!.occurredAt)) / 1000;
+    expect(mine.filter((event) => event.type === 'campaign.progress').length).toBeLessThanOrEqual(Math.floor(seconds) + 3);
     await client.waitFor('campaign.completed over Socket.IO', (events) => events.some((event) => event.type === 'campaign.completed' && event.data.campaignId === created.id), 5_000);
     // And as webhooks: every campaign event of the log, each delivered (under its event id).
     const logIds = mine.map((event) => event.id).sort();
     const hookIds = () =>
       [...new Set(receiver.at('/campaigns').map((hook) => (JSON.parse(hook.body) as { data: { eventId: string; payload: { campaignId: string } } }).data).filter((data) => data.payload.campaignId === created.id).map((data) => data.eventId))].sort();
-    await until('every campaign event as a webhook', () => hookIds().length >= logIds.length);
+    await until('every campaign event as a webhook', () => hookIds().length >= logIds.length, 30_000);
     expect(hookIds()).toEqual(logIds);
 
     const listed = (await get(`/campaigns/${created.id}/recipients?state=read&limit=200`)).body.data as { state: string }[];
@@ -131,7 +142,7 @@ describe.each(DATABASE_KINDS)('campaigns on the %s database, against wa-sim', (k
     expect(states).toHaveLength(30);
     expect(states.every((recipient) => recipient.messageId && ['sent', 'delivered', 'read'].includes(recipient.state))).toBe(true);
     expect(listed.every((recipient) => recipient.state === 'read')).toBe(true);
-  });
+  }, 120_000);
 
   it('reports invalid and duplicate rows of a CSV upload, accepts CSV on that route only, and checks JSON the same way', async () => {
     const created = await create(2, 0, 600);
@@ -175,7 +186,7 @@ describe.each(DATABASE_KINDS)('campaigns on the %s database, against wa-sim', (k
     expect((await post(`/campaigns/${created.id}/resume`)).body).toMatchObject({ status: 'running' });
     await settled(created.id, 'completed');
     expectOncePerRecipient(3, 20);
-  });
+  }, 120_000);
 
   it('cancel stops sending within a second and fails the message still waiting', async () => {
     const created = await create(4, 40, 600);
@@ -192,7 +203,7 @@ describe.each(DATABASE_KINDS)('campaigns on the %s database, against wa-sim', (k
     expect(done.progress.sent + done.progress.failed + done.progress.pending).toBe(40);
     expect(done.progress.pending).toBeGreaterThan(30);
     expect((await post(`/campaigns/${created.id}/resume`)).body).toMatchObject({ error: { code: 'campaign_not_paused' } });
-  });
+  }, 120_000);
 
   it('runs a campaign once when two starts race', async () => {
     const created = await create(5, 10, 6000);
@@ -201,7 +212,7 @@ describe.each(DATABASE_KINDS)('campaigns on the %s database, against wa-sim', (k
     expect(answers.find((answer) => answer.status === 409)!.body).toMatchObject({ error: { code: 'campaign_not_startable', details: { status: 'running' } } });
     await settled(created.id, 'completed');
     expectOncePerRecipient(5, 10);
-  });
+  }, 120_000);
 
   it('resumes after a restart of the server without sending anyone twice', async () => {
     const created = await create(6, 30, 600);
