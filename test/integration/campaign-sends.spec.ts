@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { loadConfig } from '@wafleet/config';
 import type { Engine } from '@wafleet/engines';
-import { SessionLeaseMetrics, SessionLeases } from '@wafleet/registry';
 import { EventLog, SessionEvents, type RunningEngine } from '@wafleet/sessions';
-import { Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { CampaignLog } from '../../libs/campaigns/src/campaign-log';
 import { CampaignSends } from '../../libs/campaigns/src/campaign-sends';
 import { CampaignStore } from '../../libs/campaigns/src/campaign-store';
 import { migratedDatabase, type TestDatabase } from '../support/postgres';
+import { testLeases } from '../support/leases';
 
 /**
  * The campaign runner's writes on PostgreSQL: queueing a message is fenced on the session's lease epoch
@@ -23,7 +21,7 @@ describe('campaign sends on PostgreSQL', () => {
   let store: CampaignStore;
   let sends: CampaignSends;
   let campaignLog: CampaignLog;
-  const leases: SessionLeases[] = [];
+  const leases = testLeases(() => database.url, () => dataSource);
 
   beforeAll(async () => {
     ({ database, dataSource, tenantId } = await migratedDatabase());
@@ -35,22 +33,15 @@ describe('campaign sends on PostgreSQL', () => {
   });
 
   afterAll(async () => {
-    for (const lease of leases) lease.onApplicationShutdown();
+    leases.stop();
     await dataSource?.destroy();
     await database?.drop();
   });
 
-  function leasesOf(instanceId: string): SessionLeases {
-    const config = loadConfig({ DATABASE_URL: database.url, ADMIN_API_KEY: 'x'.repeat(32), INSTANCE_ID: instanceId, LEASE_TTL_MS: '60000' });
-    const lease = new SessionLeases(config, dataSource, new SessionLeaseMetrics(new Registry()));
-    leases.push(lease);
-    return lease;
-  }
-
   async function ownedSession(): Promise<RunningEngine> {
     const sessionId = randomUUID();
     await database.query(`INSERT INTO sessions (id, tenant_id, name) VALUES ($1, $2, $3)`, [sessionId, tenantId, `s-${sessionId}`]);
-    const epoch = (await leasesOf('replica-a').claim(sessionId))!;
+    const epoch = (await leases.of('replica-a').claim(sessionId))!;
     return { sessionId, tenantId, name: 's', epoch, engine: {} as Engine };
   }
 
@@ -88,7 +79,7 @@ describe('campaign sends on PostgreSQL', () => {
     const id = await runningCampaign(running.sessionId, 3);
     // replica-a's lease runs out (it was killed) and replica-b claims the session under a new epoch.
     await database.query(`UPDATE sessions SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [running.sessionId]);
-    expect(await leasesOf('replica-b').claim(running.sessionId)).not.toBe(running.epoch);
+    expect(await leases.of('replica-b').claim(running.sessionId)).not.toBe(running.epoch);
     expect(await sends.enqueueNext(running, id)).toEqual({ outcome: 'stale' });
     expect(await messagesOf(running.sessionId)).toEqual([]);
     expect(await database.query(`SELECT count(*)::int AS n FROM campaign_recipients WHERE campaign_id = $1 AND message_id IS NOT NULL`, [id])).toEqual([{ n: 0 }]);

@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { loadConfig } from '@wafleet/config';
-import { SessionLeaseMetrics, SessionLeases } from '@wafleet/registry';
 import { EventLog, SessionEvents, type SessionEvent } from '@wafleet/sessions';
-import { Registry } from 'prom-client';
 import { migratedDatabase, type TestDatabase } from '../support/postgres';
+import { testLeases } from '../support/leases';
 
 describe('the session event log on PostgreSQL', () => {
   let database: TestDatabase;
@@ -12,7 +10,7 @@ describe('the session event log on PostgreSQL', () => {
   let tenantId: string;
   let log: EventLog;
   const published: SessionEvent[] = [];
-  const leases: SessionLeases[] = [];
+  const leases = testLeases(() => database.url, () => dataSource);
 
   beforeAll(async () => {
     ({ database, dataSource, tenantId } = await migratedDatabase());
@@ -25,17 +23,10 @@ describe('the session event log on PostgreSQL', () => {
   });
 
   afterAll(async () => {
-    for (const lease of leases) lease.onApplicationShutdown();
+    leases.stop();
     await dataSource?.destroy();
     await database?.drop();
   });
-
-  function leasesOf(instanceId: string): SessionLeases {
-    const config = loadConfig({ DATABASE_URL: database.url, ADMIN_API_KEY: 'x'.repeat(32), INSTANCE_ID: instanceId, LEASE_TTL_MS: '60000' });
-    const lease = new SessionLeases(config, dataSource, new SessionLeaseMetrics(new Registry()));
-    leases.push(lease);
-    return lease;
-  }
 
   async function createSession(): Promise<string> {
     const id = randomUUID();
@@ -48,7 +39,7 @@ describe('the session event log on PostgreSQL', () => {
 
   it('numbers concurrent appends from parallel transactions 1..n with no gap, publishing each after commit', async () => {
     const sessionId = await createSession();
-    const epoch = (await leasesOf('replica-a').claim(sessionId))!;
+    const epoch = (await leases.of('replica-a').claim(sessionId))!;
     const appenders = Array.from({ length: 40 }, (_, i) =>
       log.transact(async (manager, append) => {
         // Work before and after the append keeps transactions open side by side.
@@ -78,14 +69,14 @@ describe('the session event log on PostgreSQL', () => {
 
   it('appends nothing for a stale epoch, rolls back its work, and carries on under the new epoch after a claim', async () => {
     const sessionId = await createSession();
-    const a = leasesOf('replica-a');
+    const a = leases.of('replica-a');
     const first = (await a.claim(sessionId))!;
     await log.record(sessionId, first, 'session.status', { status: 'starting', me: null });
     await log.record(sessionId, first, 'session.status', { status: 'scan_qr', me: null });
 
     // Another owner takes the session (as after a failover): the old epoch is fenced off.
     await dataSource.query(`UPDATE sessions SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [sessionId]);
-    const second = (await leasesOf('replica-b').claim(sessionId))!;
+    const second = (await leases.of('replica-b').claim(sessionId))!;
     expect(BigInt(second)).toBeGreaterThan(BigInt(first));
 
     const before = published.length;
@@ -104,7 +95,7 @@ describe('the session event log on PostgreSQL', () => {
 
   it('replays in order after a seq, in pages, and only for the session tenant', async () => {
     const sessionId = await createSession();
-    const epoch = (await leasesOf('replica-a').claim(sessionId))!;
+    const epoch = (await leases.of('replica-a').claim(sessionId))!;
     for (let i = 0; i < 5; i++) await log.record(sessionId, epoch, 'session.qr', { qr: `qr-${i}` });
 
     const all = await log.replay(tenantId, sessionId, 0, 100);
