@@ -132,6 +132,10 @@ describe('an unexpected failure', () => {
       await new Promise((done) => setTimeout(done, 200));
       const logged = booted.server.logLines().find((line) => line.errorId === answer.body.error.errorId);
       expect(JSON.stringify(logged)).toContain('relation');
+      // Written while serving the request, so it carries the request's id, as the line closing the request does.
+      expect(logged?.reqId).toBe(answer.headers.get('x-request-id'));
+      const closing = booted.server.logLines().find((line) => line.msg === 'request errored' && line.reqId === logged?.reqId);
+      expect(closing).toMatchObject({ level: 50, res: { statusCode: 500 }, responseTime: expect.any(Number) });
     } finally {
       await booted.database!.query('ALTER TABLE tenants_away RENAME TO tenants');
     }

@@ -1,41 +1,32 @@
-import { Module, RequestMethod } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { AppConfig } from '@wafleet/config';
-import { LoggerModule } from 'nestjs-pino';
+import { Logger, PARAMS_PROVIDER_TOKEN, PinoLogger, type Params } from 'nestjs-pino';
 import pino from 'pino';
 import { loggerOptions } from './logger-options';
-
-type RawRequest = { url?: string; originalUrl?: string };
-
-/** The path as the client sent it: middie rewrites `url` for middleware matching and keeps the original. */
-const urlOf = (req: RawRequest) => req.originalUrl ?? req.url ?? '';
+import { RequestLogging } from './request-logging';
 
 /**
  * JSON lines on stdout through pino: every line carries the instance id, and every line written while
- * serving a request carries its request id. Keys, secrets and auth headers are redacted.
+ * serving a request carries its request id (`reqId`). Keys, secrets and auth headers are redacted.
+ *
+ * nestjs-pino's own module mounts pino-http as Express-style middleware, which under Fastify runs through
+ * a compatibility layer on every request; on the send route that cost more than a fifth of the replica's
+ * CPU. This module provides the same Logger and PinoLogger, and RequestLogging does the request's part
+ * with two Fastify hooks.
  */
+@Global()
 @Module({
-  imports: [
-    LoggerModule.forRootAsync({
+  providers: [
+    {
+      provide: PARAMS_PROVIDER_TOKEN,
       inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({
-        // Under Fastify, Nest 12.5 does not match nestjs-pino's default route pattern `{/*splat}`.
-        forRoutes: [{ path: '*', method: RequestMethod.ALL }],
-        pinoHttp: [
-          {
-            ...loggerOptions(config),
-            // The request id is fixed by Fastify (genReqId) before this middleware runs; pino-http reuses req.id.
-            quietReqLogger: true,
-            autoLogging: { ignore: (req) => urlOf(req).startsWith('/health') },
-            serializers: {
-              req: (req: { id: string; method: string; raw: RawRequest }) => ({ id: req.id, method: req.method, url: urlOf(req.raw) }),
-              res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-            },
-          },
-          // Synchronous writes: the last lines before an exit (shutdown, a refused boot) are never lost.
-          pino.destination({ dest: 1, sync: true }),
-        ],
-      }),
-    }),
+      // Synchronous writes: the last lines before an exit (shutdown, a refused boot) are never lost.
+      useFactory: (config: AppConfig): Params => ({ pinoHttp: [loggerOptions(config), pino.destination({ dest: 1, sync: true })] }),
+    },
+    Logger,
+    PinoLogger,
+    RequestLogging,
   ],
+  exports: [Logger, PinoLogger, RequestLogging],
 })
 export class LoggingModule {}
