@@ -31,7 +31,8 @@ export class AdminKey {
     return new AdminKey(hashKey(key), file);
   }
 
-  matches(presented: string): boolean {
+  /** Whether the presented key, or a key whose hash this is (hashKey), is the admin key. */
+  matches(presented: string | Buffer): boolean {
     return keyMatches(presented, this.hash);
   }
 }

@@ -1,6 +1,7 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AdminKey } from './admin-key.service';
+import { hashKey } from './api-key.secret';
 import { ApiKeysService } from './api-keys.service';
 import { AdminOnlyError, ApiKeyInvalidError, ApiKeyMissingError, TenantKeyRequiredError } from './auth.errors';
 import { ADMIN_ONLY, PUBLIC_ROUTE, TENANT_ONLY, type Principal } from './auth.decorators';
@@ -36,8 +37,9 @@ export class ApiKeyGuard implements CanActivate {
   private async identify(header: string | string[] | undefined): Promise<Principal> {
     const presented = Array.isArray(header) ? header[0] : header;
     if (!presented) throw new ApiKeyMissingError();
-    if (this.adminKey.matches(presented)) return { kind: 'admin' };
-    const key = await this.apiKeys.authenticate(presented);
+    const hash = hashKey(presented);
+    if (this.adminKey.matches(hash)) return { kind: 'admin' };
+    const key = await this.apiKeys.authenticate(presented, hash);
     if (!key) throw new ApiKeyInvalidError();
     return { kind: 'tenant', tenantId: key.tenantId, keyId: key.keyId };
   }

@@ -21,8 +21,8 @@ export const prefixOf = (key: string): string => key.slice(0, KEY_PREFIX_LENGTH)
 /** Keys are 256-bit random, so one SHA-256 is enough to store them safely (no password stretching needed). */
 export const hashKey = (key: string): Buffer => createHash('sha256').update(key, 'utf8').digest();
 
-/** Compares a presented key with a stored hash in constant time. */
-export const keyMatches = (presented: string, storedHash: Buffer): boolean => {
-  const presentedHash = hashKey(presented);
+/** Compares a presented key (or its hash, when the caller has it already) with a stored hash in constant time. */
+export const keyMatches = (presented: string | Buffer, storedHash: Buffer): boolean => {
+  const presentedHash = typeof presented === 'string' ? hashKey(presented) : presented;
   return storedHash.length === presentedHash.length && timingSafeEqual(presentedHash, storedHash);
 };

@@ -39,13 +39,15 @@ export class DrainService implements OnModuleInit, BeforeApplicationShutdown {
   onModuleInit(): void {
     this.cluster.report('draining', false);
     const fastify = this.fastify();
-    fastify.addHook('onRequest', async (request, reply) => {
+    // A callback hook rather than an async one: it runs on every request, and a promise apiece adds up.
+    fastify.addHook('onRequest', (request, reply, done) => {
       if (!this.refusing) {
         // 'close' fires when the answer is sent and also when the client goes away mid-request.
         this.inFlight.add(request);
-        return void reply.raw.once('close', () => this.inFlight.delete(request));
+        reply.raw.once('close', () => this.inFlight.delete(request));
+        return done();
       }
-      return reply
+      void reply
         .code(503)
         .header('Connection', 'close')
         .header('Retry-After', '1')

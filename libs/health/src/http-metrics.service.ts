@@ -3,9 +3,6 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Counter, Histogram, Registry } from 'prom-client';
 
-const startedAt = Symbol('wafleet:startedAt');
-type TimedRequest = FastifyRequest & { [startedAt]?: bigint };
-
 /** Request count and duration by method, route pattern (not raw URL, to bound cardinality) and status. */
 @Injectable()
 export class HttpMetrics implements OnModuleInit {
@@ -29,13 +26,12 @@ export class HttpMetrics implements OnModuleInit {
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    fastify.addHook('onRequest', async (request: TimedRequest) => {
-      request[startedAt] = process.hrtime.bigint();
-    });
-    fastify.addHook('onResponse', async (request: TimedRequest, reply: FastifyReply) => {
+    // A callback hook (no promise per request), timed by Fastify itself (`elapsedTime`, from its own onRequest).
+    fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
       const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) };
       this.requests.inc(labels);
-      if (request[startedAt]) this.duration.observe(labels, Number(process.hrtime.bigint() - request[startedAt]) / 1e9);
+      this.duration.observe(labels, reply.elapsedTime / 1000);
+      done();
     });
   }
 }

@@ -10,8 +10,11 @@ export function requestIdOf(request: IncomingMessage): string {
 }
 
 /** Echoes the request id on every answer, errors included, so a caller can quote it. */
-export function echoRequestId(fastify: { addHook(name: 'onSend', hook: (request: { id: string }, reply: { header(name: string, value: string): unknown }) => Promise<void>): unknown }): void {
-  fastify.addHook('onSend', async (request, reply) => {
+export function echoRequestId(fastify: {
+  addHook(name: 'onSend', hook: (request: { id: string }, reply: { header(name: string, value: string): unknown }, payload: unknown, done: () => void) => void): unknown;
+}): void {
+  fastify.addHook('onSend', (request, reply, _payload, done) => {
     reply.header('X-Request-Id', request.id);
+    done();
   });
 }
