@@ -15,11 +15,17 @@
  *    SEND_REQUESTS (default 2000) `POST /sessions/:s/messages` kind text with the tenant's X-API-Key
  *    on SEND_TARGET (default `other`, the replica that does not own the session, as behind a balancer;
  *    `owner` for the owner), SEND_CONCURRENCY in flight (default 20), round robin over SEND_RECIPIENTS
- *    numbers (default 10), after SEND_WARMUP requests (default 200, which also make every recipient
- *    known); every send reaches wa-sim, which answers with receipts, so the owner sends the queue while
- *    the route takes more. The baseline is bench/bare-nest.worker.js (Nest + Fastify, one POST route, no
+ *    numbers (default 10), after SEND_WARMUP requests (default 1000: the JIT has settled on both
+ *    servers, and every recipient is known); every send reaches wa-sim, which answers with receipts,
+ *    so the owner sends the queue while the route takes more. The baseline is bench/bare-nest.worker.js (Nest + Fastify, one POST route, no
  *    validation, 201 JSON) driven by the same client (node:http keep-alive agent, one socket per request
  *    in flight), the same body and concurrency. Goal: send ≥ 0.6 × bare requests/s.
+ *    Layout (SEND_LAYOUT, default `pinned` on 2 or more CPUs): the server under test (the accepting
+ *    replica, or the bare server) and this client share CPU 0, and the owner, wa-sim, PostgreSQL and
+ *    Redis run on the other CPUs, as the database and the session's owner would on machines of their
+ *    own. Otherwise the owner's sending (Signal encryption, receipts, their transactions) takes the
+ *    cores the route is measured on, and the ratio says more about this machine's size than about the
+ *    route. `shared` leaves every process on every CPU. PostgreSQL and Redis get all CPUs back at the end.
  *    `cpuMsPerRequest` says where the time went: CPU ms per request (from /proc) of the accepting
  *    replica, the owner, wa-sim, every PostgreSQL and Redis process, and this client, with their total;
  *    `machineBoundRequestsPerSecond` is what the machine's cores could serve at that total.
@@ -44,6 +50,8 @@ import {
   minimalEnv,
   onCleanup,
   ownCpu,
+  pidsOf,
+  pinToCpus,
   ratio,
   readCpu,
   readCpuOfAll,
@@ -60,9 +68,10 @@ const RATE = envInt('REALTIME_RATE', 20, 1, 1000);
 const SEND_REQUESTS = envInt('SEND_REQUESTS', 2000, 10, 1_000_000);
 const SEND_CONCURRENCY = envInt('SEND_CONCURRENCY', 20, 1, 500);
 const SEND_RECIPIENTS = envInt('SEND_RECIPIENTS', 10, 1, 100);
-const SEND_WARMUP = envInt('SEND_WARMUP', 200, 0, 100_000);
+const SEND_WARMUP = envInt('SEND_WARMUP', 1000, 0, 100_000);
 /** Which replica takes the sends: `other` (a replica that does not own the session, as behind a balancer two times in three) or `owner`. */
 const SEND_TARGET = process.env.SEND_TARGET === 'owner' ? 'owner' : 'other';
+const PINNED = process.env.SEND_LAYOUT !== 'shared' && cpus().length >= 2;
 const LATENCY_GOAL = 1.5;
 const THROUGHPUT_GOAL = 0.6;
 const SESSION = 'bench-realtime';
@@ -231,9 +240,18 @@ async function pendingCount(fleet: ClusterSessions): Promise<number> {
 async function benchThroughput(apiKey: string, owner: Replica, other: Replica, simPid: number, fleet: ClusterSessions) {
   const target = SEND_TARGET === 'owner' ? owner : other;
   const headers = { 'x-api-key': apiKey };
+  if (PINNED) {
+    // The route's server and the client on CPU 0; the owner, wa-sim, PostgreSQL and Redis on the rest.
+    onCleanup(pinToCpus([process.pid], '0'));
+    const rest = `1-${cpus().length - 1}`;
+    onCleanup(pinToCpus([owner.pid, simPid].filter((pid) => pid !== target.pid), rest));
+    // PostgreSQL's backends forked meanwhile are pinned too: the undo asks for them again.
+    onCleanup(pinToCpus(() => [...pidsOf('postgres'), ...pidsOf('redis-server')], rest));
+  }
 
   const port = await freePort();
   const bare = spawnNode([BARE_ENTRY], { ...minimalEnv(), PORT: String(port) });
+  if (PINNED) pinToCpus([bare.pid], '0');
   const bareUrl = `http://127.0.0.1:${port}`;
   await waitForOk(bare, `${bareUrl}/health`);
   const bareRoute = `${bareUrl}/sessions/${SESSION}/messages`;
@@ -243,6 +261,7 @@ async function benchThroughput(apiKey: string, owner: Replica, other: Replica, s
   await bare.stop();
   log(`bare nest: ${bareLoad.requestsPerSecond} req/s, p50 ${bareLoad.latencyMs.p50} ms`);
 
+  if (PINNED) onCleanup(pinToCpus([target.pid], '0'));
   const sendRoute = `${target.url}/sessions/${SESSION}/messages`;
   if (SEND_WARMUP) await drive(sendRoute, headers, SEND_WARMUP, 0, {}, 202);
   await waitFor('the warm-up sends sent', async () => ((await pendingCount(fleet)) === 0 ? true : undefined), 300_000);
@@ -259,6 +278,7 @@ async function benchThroughput(apiKey: string, owner: Replica, other: Replica, s
   const sendOverBare = ratio(sendLoad.requestsPerSecond, bareLoad.requestsPerSecond);
   return {
     target: SEND_TARGET,
+    layout: PINNED ? 'pinned: the server under test and the client on CPU 0; owner, wa-sim, PostgreSQL, Redis on the others' : 'shared: every process on every CPU',
     concurrency: SEND_CONCURRENCY,
     recipients: SEND_RECIPIENTS,
     warmupRequests: SEND_WARMUP,
@@ -298,8 +318,9 @@ async function main() {
     bench: 'realtime',
     description:
       'One paired session on a 2-replica cluster (PostgreSQL + Redis, wa-sim). Latency: wa-sim delivery request -> message.received at a Socket.IO ' +
-      'client on the owner replica (local) vs on the other replica (cross, via the Redis adapter). Throughput: the authenticated send route on the owner ' +
-      'replica (202 once stored) vs a bare Nest + Fastify POST route, same client and concurrency; sentAfterAccepting: how long the owner took to send them all. Ratios are cross / local and send / bare.',
+      'client on the owner replica (local) vs on the other replica (cross, via the Redis adapter). Throughput: the authenticated send route on the replica ' +
+      'that does not own the session (202 once stored) vs a bare Nest + Fastify POST route, same client, concurrency and CPUs (throughput.layout); ' +
+      'sentAfterAccepting: how long the owner took to send them all. Ratios are cross / local and send / bare.',
     machine: machine(),
     latency,
     throughput,

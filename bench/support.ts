@@ -5,7 +5,8 @@
  * stderr so stdout stays one JSON document.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import { join } from 'node:path';
@@ -136,15 +137,46 @@ export function readCpu(pid: number): { totalSec: number; mainThreadSec: number 
 /** CPU seconds used so far by every process whose command name is `comm` (e.g. all of PostgreSQL's backends). */
 export function readCpuOfAll(comm: string): number {
   let total = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const pid of pidsOf(comm)) {
     try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === comm) total += readCpu(Number(entry)).totalSec;
+      total += readCpu(pid).totalSec;
     } catch {
       // The process ended between the listing and the read.
     }
   }
   return total;
+}
+
+/** Pids of the processes whose command name is `comm` (`postgres`, `redis-server`). */
+export function pidsOf(comm: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === comm) pids.push(Number(entry));
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return pids;
+}
+
+/**
+ * Pins every thread of each process to the CPUs listed (`taskset -a -p -c`, e.g. `0` or `1-3`); processes a
+ * pinned one forks later (PostgreSQL's backends) inherit it, so `pids` may be a function, asked again
+ * when undoing. @returns undoes it: every thread of those processes back on all CPUs
+ */
+export function pinToCpus(pids: number[] | (() => number[]), cpuList: string): () => void {
+  const list = () => (typeof pids === 'function' ? pids() : pids);
+  const set = (cpus: string) => {
+    for (const pid of list()) {
+      const done = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { encoding: 'utf8' });
+      // A process that ended meanwhile has nothing left to pin; anything else would make the figures lie.
+      if (done.status !== 0 && existsSync(`/proc/${pid}`)) throw new Error(`taskset -a -p -c ${cpus} ${pid}: ${done.stderr || done.error?.message}`);
+    }
+  };
+  set(cpuList);
+  return () => set(`0-${os.cpus().length - 1}`);
 }
 
 /** CPU seconds every core of the machine has spent busy so far (all processes, from /proc/stat). */
