@@ -8,14 +8,17 @@ import { requireRedis, TEST_REDIS_URL } from '../support/redis';
 import { removeDir, startServer, tempDir, type ServerProcess } from '../support/server';
 import { until } from '../support/wait';
 
-/**
- * Requests per window, and the compressed window. The limit is small enough that a loaded 2-core machine
- * (the rest of the suite running beside this test) still offers 10× of it in a window.
- */
+/** Requests per window, and the compressed window. */
 const LIMIT = 20;
 const WINDOW_MS = 2_000;
-/** 15× the limit a window, so that the sure lower bound of a window's load (see windowsOf) stays above 10×. */
+/** 15× the limit a window is offered. */
 const PER_SECOND = (15 * LIMIT * 1000) / WINDOW_MS;
+/**
+ * How many times the limit at least three windows surely got (the lower bound of windowsOf). With the
+ * rest of the suite beside it, a 2-core machine answered slowly enough that one CI run was sure of
+ * 8.5–10.5× per window, only two of them at 10×; an overshoot by racing counters shows at 5× as well.
+ */
+const SURE_OVERLOAD = 5;
 /** Four whole windows and part of a fifth. */
 const LOAD_MS = 4.5 * WINDOW_MS;
 const QUOTA = 40;
@@ -55,8 +58,8 @@ async function usageToday(baseUrl: string, adminKey: string, tenantId: string): 
 }
 
 /**
- * The request limit held exactly under a 10× overload: every answer a 200 or a 429 carrying its headers;
- * in every window the load ran through (at least three of them surely got ≥ 10× the limit) exactly LIMIT
+ * The request limit held exactly under overload: every answer a 200 or a 429 carrying its headers;
+ * in every window the load ran through (at least three of them surely got ≥ SURE_OVERLOAD × the limit) exactly LIMIT
  * accepted, whose `RateLimit-Remaining` are LIMIT − 1 … 0 once each (the counter's own count: a second
  * counter or an overshoot would repeat a value or exceed LIMIT); never more than LIMIT in any window.
  * Answers how many were accepted.
@@ -73,7 +76,7 @@ function expectExactWindows(shots: Shot[]): number {
   const windows = windowsOf(shots, LIMIT, WINDOW_MS);
   const full = windows.filter((window) => window.full);
   console.log(`windows: ${windows.map((w) => `${w.accepted.length} accepted of ≥ ${w.offered} offered${w.full ? '' : ' (partial)'}`).join('; ')}`);
-  expect(full.filter((window) => window.offered >= 10 * LIMIT).length).toBeGreaterThanOrEqual(3);
+  expect(full.filter((window) => window.offered >= SURE_OVERLOAD * LIMIT).length).toBeGreaterThanOrEqual(3);
   for (const window of windows) expect(window.accepted.length).toBeLessThanOrEqual(LIMIT);
   const everyRemaining = Array.from({ length: LIMIT }, (_, i) => i);
   for (const window of full) expect(remainingOf(window.accepted)).toEqual(everyRemaining);
@@ -82,7 +85,7 @@ function expectExactWindows(shots: Shot[]): number {
 
 /**
  * Billing on three replicas behind nginx, as real processes on PostgreSQL, Redis and wa-sim: the request
- * limit and the daily quota hold exactly — no overshoot — under 10× overload spread over the replicas,
+ * limit and the daily quota hold exactly — no overshoot — under 15× offered load spread over the replicas,
  * and the usage report agrees with what wa-sim saw and with the requests served.
  */
 describe('billing on three replicas through nginx', () => {
@@ -126,7 +129,7 @@ describe('billing on three replicas through nginx', () => {
     await cluster?.stop();
   }, 30_000);
 
-  it(`${LIMIT} requests per ${WINDOW_MS} ms at 10× overload over three replicas: exactly ${LIMIT} served in every window; usage counts the served`, async () => {
+  it(`${LIMIT} requests per ${WINDOW_MS} ms at 15× offered over three replicas: exactly ${LIMIT} served in every window; usage counts the served`, async () => {
     const tenant = await tenantOnPlan(cluster.url, cluster.adminApiKey, 'rate', { requestsPerMinute: LIMIT });
     const replicaUrls = [0, 1, 2].map((index) => cluster.replica(index).url);
     const refusedBefore = await Promise.all(replicaUrls.map(async (url) => rateLimited(await metrics(url))));
@@ -211,7 +214,7 @@ describe('the request limit on one replica without Redis (SYNC_BACKEND=memory)',
     if (dataDir) removeDir(dataDir);
   }, 30_000);
 
-  it(`${LIMIT} requests per ${WINDOW_MS} ms at 10× overload: exactly ${LIMIT} served in every window; usage counts the served`, async () => {
+  it(`${LIMIT} requests per ${WINDOW_MS} ms at 15× offered: exactly ${LIMIT} served in every window; usage counts the served`, async () => {
     const tenant = await tenantOnPlan(server.url, adminKey, 'rate', { requestsPerMinute: LIMIT });
     const served = expectExactWindows(await overload(server.url, '/sessions', tenant.key, PER_SECOND, LOAD_MS));
     await until('the served requests in usage', async () => (await usageToday(server.url, adminKey, tenant.id)).apiCalls >= served || undefined, 10_000);
