@@ -30,6 +30,8 @@ describe('placement across replicas behind nginx', () => {
   let db: pg.Client;
   let key: string;
   const names = Array.from({ length: SESSIONS }, (_, i) => `spread-${i}`);
+  /** wa-sim's registrations once every session is paired. */
+  let registered = SESSIONS;
   const api = (path: string, options: { method?: string; body?: unknown } = {}) => call(`${cluster.url}${path}`, { key, ...options });
 
   /** Live leases per replica. */
@@ -40,9 +42,13 @@ describe('placement across replicas behind nginx', () => {
     return new Map(rows.map((row) => [row.owner, row.n]));
   }
 
+  /** Scans that failed and were made again with the session's next QR. */
+  let rescans = 0;
+
   /**
    * Plays the phone: scans the QR the session shows. Under load a companion can miss the sim's reply
-   * window; like a user, scan the next QR then (the failures are kept for the error message).
+   * window; like a user, scan the next QR then (the failures are kept for the error message). The next
+   * QR usually comes from a new registration, so each rescan may add one to wa-sim's count.
    */
   async function pair(name: string, phone: string): Promise<void> {
     const failures: string[] = [];
@@ -56,6 +62,7 @@ describe('placement across replicas behind nginx', () => {
       const scan = await fetch(`${cluster.simUrl}/scan`, { method: 'POST', body: JSON.stringify({ qr, phone }) });
       if (scan.status === 200) return;
       failures.push(`${qr} → ${scan.status} ${await scan.text()}`);
+      rescans++;
     }
     throw new Error(`could not pair ${name}: ${failures.join('; ')}`);
   }
@@ -98,7 +105,17 @@ describe('placement across replicas behind nginx', () => {
     expect([...loads.values()].reduce((a, b) => a + b, 0)).toBe(SESSIONS);
     expect([...loads.keys()].sort()).toEqual(['replica-0', 'replica-1', 'replica-2']);
     expect(Math.max(...loads.values())).toBeLessThanOrEqual(SESSIONS / 3 + 2);
-    expect(await cluster.simStats()).toMatchObject({ registrations: SESSIONS, conflicts: 0 });
+    // One registration per session, and one more at most for each scan made again: a session that was
+    // started twice at once (two owners) would register twice with nothing to account for it.
+    const stats = await cluster.simStats();
+    expect(stats.conflicts).toBe(0);
+    expect(stats.registrations).toBeGreaterThanOrEqual(SESSIONS);
+    if (stats.registrations - rescans > SESSIONS) {
+      // Say why: what the replicas logged about leases and engines that could have started a session again.
+      const lines = [0, 1, 2].flatMap((i) => cluster.replica(i).output().split('\n').filter((l) => /lease|orphan|hand|takeover|restart|closed|reconnect/i.test(l)).slice(-8).map((l) => `r${i}: ${l.slice(0, 300)}`));
+      throw new Error(`${stats.registrations} registrations for ${SESSIONS} sessions and ${rescans} rescans\n${lines.join('\n')}`);
+    }
+    registered = stats.registrations;
   }, 180_000);
 
   it('answers every session route correctly through nginx whoever owns the session', async () => {
@@ -111,7 +128,8 @@ describe('placement across replicas behind nginx', () => {
     expect(await api(`/sessions/${names[0]}/start`, { method: 'POST' })).toMatchObject({ status: 202 });
     expect(await api(`/sessions/${names[1]}/restart`, { method: 'POST' })).toMatchObject({ status: 202 });
     await until(allWorking, 'every session working again', 30_000);
-    expect(await cluster.simStats()).toMatchObject({ registrations: SESSIONS, conflicts: 0 });
+    // Paired sessions log in again; none of them registers anew.
+    expect(await cluster.simStats()).toMatchObject({ registrations: registered, conflicts: 0 });
   }, 60_000);
 
   it('moves sessions to a replica that joins, toward a fair share, without a conflict', async () => {

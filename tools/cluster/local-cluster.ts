@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createThrowawayDatabase, DEFAULT_POSTGRES_URL, DEFAULT_REDIS_URL, deleteRedisKeys, requireRedis, ThrowawayDatabase } from './backing-services';
+import type { WaSimStats } from '../../apps/wa-sim/src/wa-sim.types';
 import { findNginx, NginxProxy } from './nginx-proxy';
 import { freePort, GroupProcess, sleep, spawnGroup, waitForOk } from './process-group';
 
@@ -176,10 +177,10 @@ export class LocalCluster {
   }
 
   /** wa-sim's counters (`GET /stats`). */
-  async simStats(): Promise<Record<string, unknown>> {
+  async simStats(): Promise<WaSimStats> {
     const response = await fetch(`${this.simUrl}/stats`);
     if (response.status !== 200) throw new Error(`wa-sim answered ${response.status} to GET /stats`);
-    return (await response.json()) as Record<string, unknown>;
+    return (await response.json()) as WaSimStats;
   }
 
   /** Stops everything (replicas without the drain), drops the throwaway database and the Redis keys. Safe to call twice. */
