@@ -6,6 +6,7 @@ import { SessionLeaseMetrics, SessionLeases } from '@wafleet/registry';
 import { EventLog, SessionEvents, type RunningEngine, type SessionEvent } from '@wafleet/sessions';
 import { Registry } from 'prom-client';
 import { MessageStore } from '../../libs/messages/src/message-store';
+import { MESSAGE_COLUMNS, toMessageView, type MessageRow } from '../../libs/messages/src/message.view';
 import { migratedDatabase, type TestDatabase } from '../support/postgres';
 
 const FRIEND = '5511977770002@s.whatsapp.net';
@@ -108,5 +109,36 @@ describe('the message store on PostgreSQL', () => {
     expect(await statusOf(id)).toBe('pending');
     expect(eventsOf(stale.sessionId)).toEqual([]);
     expect(await store.applyStatus(fresh, { id: 'WA-3', chat: FRIEND, status: 'read' })).toEqual({ id, status: 'read' });
+  });
+
+  it('writes concurrent plain sends together, each as a full row, and fails only the one whose session is gone', async () => {
+    const running = await ownedSession();
+    const send = (sessionId: string, n: number) => ({
+      id: randomUUID(),
+      tenantId,
+      sessionId,
+      waId: `WA-BATCH-${n}`,
+      chat: FRIEND,
+      kind: 'text',
+      body: `text ${n}`,
+      content: { linkPreview: n % 2 === 0, mentions: [`${n}@s.whatsapp.net`] },
+      quotedId: n === 3 ? 'WA-QUOTED' : null,
+      idempotencyKey: null,
+      requestHash: null,
+      upload: null,
+    });
+    const sends = Array.from({ length: 40 }, (_, n) => send(n === 17 ? randomUUID() : running.sessionId, n));
+    const settled = await Promise.allSettled(sends.map((message) => store.insertOutgoing(message)));
+
+    const refused = settled.flatMap((result, n) => (result.status === 'rejected' ? [{ n, code: (result.reason as { driverError?: { code?: string } }).driverError?.code }] : []));
+    expect(refused).toEqual([{ n: 17, code: '23503' }]);
+    // Each answer is the row as stored, read back the way every other read shows a message.
+    for (const [n, result] of settled.entries()) {
+      if (n === 17) continue;
+      const answered = (result as PromiseFulfilledResult<MessageRow>).value;
+      const [stored] = await database.query<MessageRow>(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE id = $1`, [sends[n]!.id]);
+      expect(toMessageView(answered)).toEqual(toMessageView(stored!));
+      expect(stored).toMatchObject({ status: 'pending', direction: 'out', from_me: true, body: `text ${n}`, quoted_id: n === 3 ? 'WA-QUOTED' : null, content: sends[n]!.content });
+    }
   });
 });

@@ -49,6 +49,64 @@ export function insertOutgoingRow(manager: EntityManager, message: NewOutgoing):
   );
 }
 
+/**
+ * Writes pending outgoing messages without an idempotency key in one statement, all or none (a send
+ * with a key goes through `insertOutgoingRow`, in a transaction of its own).
+ * @returns their rows, in no particular order
+ */
+export async function insertOutgoingRows(manager: EntityManager, messages: NewOutgoing[]): Promise<MessageRow[]> {
+  const contents = messages.map((message) => JSON.stringify(message.content));
+  const written: { id: string; created_at: Date; updated_at: Date }[] = await manager.query(
+    `WITH inserted AS (INSERT INTO messages (id, tenant_id, session_id, wa_id, chat, sender, from_me, direction, kind, body, content, quoted_id, status)
+     SELECT id, tenant_id, session_id, wa_id, chat, NULL, true, 'out', kind, body, content, quoted_id, 'pending'
+     FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::text[])
+       AS m (id, tenant_id, session_id, wa_id, chat, kind, body, content, quoted_id)
+     RETURNING id, created_at, updated_at)
+     SELECT * FROM inserted`,
+    [
+      messages.map((message) => message.id),
+      messages.map((message) => message.tenantId),
+      messages.map((message) => message.sessionId),
+      messages.map((message) => message.waId),
+      messages.map((message) => message.chat),
+      messages.map((message) => message.kind),
+      messages.map((message) => message.body),
+      contents,
+      messages.map((message) => message.quotedId),
+    ],
+  );
+  const byId = new Map(messages.map((message, index) => [message.id, { message, content: contents[index]! }]));
+  return written.map(({ id, created_at, updated_at }) => {
+    const { message, content } = byId.get(id)!;
+    return {
+      id,
+      tenant_id: message.tenantId,
+      session_id: message.sessionId,
+      wa_id: message.waId,
+      chat: message.chat,
+      sender: null,
+      from_me: true,
+      direction: 'out',
+      kind: message.kind,
+      body: message.body,
+      // As the jsonb column gives it back.
+      content: JSON.parse(content) as Record<string, unknown>,
+      media: null,
+      quoted_id: message.quotedId,
+      status: 'pending',
+      error: null,
+      wa_timestamp: null,
+      edited: false,
+      deleted: false,
+      idempotency_key: null,
+      request_hash: null,
+      response: null,
+      created_at,
+      updated_at,
+    };
+  });
+}
+
 /** Stores a received message unless it is stored already (WhatsApp delivers again what was not acknowledged). */
 export async function insertInbound(manager: EntityManager, running: RunningEngine, message: Exclude<InboundMessage, { kind: 'edit' | 'delete' }>): Promise<MessageRow | undefined> {
   const { body, content, media } = inboundParts(message);

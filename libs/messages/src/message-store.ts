@@ -5,7 +5,8 @@ import type { InboundMessage, MessageStatusUpdate, SentMessage } from '@wafleet/
 import { EventLog, type Append, type RunningEngine } from '@wafleet/sessions';
 import { DataSource, type EntityManager } from 'typeorm';
 import { RANK_SQL, rankOf, WITHDRAWN_CODE } from './message-status';
-import { insertInbound, insertOutgoingRow, touchChat } from './message-rows';
+import { insertInbound, insertOutgoingRow, insertOutgoingRows, touchChat } from './message-rows';
+import { OutgoingBatch } from './outgoing-batch';
 import type { NewOutgoing } from './message-rows';
 import { MESSAGE_COLUMNS, toMessageView, type MessageRow, type MessageView, type StoredAnswer } from './message.view';
 
@@ -29,8 +30,23 @@ const WITHDRAWN_SQL = `(status = 'failed' AND error->>'code' = '${WITHDRAWN_CODE
  * lease epoch, in one transaction with the event that tells of it (EventLog), so a replica that lost the
  * session writes nothing and every change is in the log exactly once.
  */
+/**
+ * Plain sends written by one statement at once, per replica: two keep a statement ready while the other
+ * is on its way, and leave the pool's other connections to the rest of the work.
+ */
+const PLAIN_INSERTS_IN_FLIGHT = 2;
+/** Rows in one of those statements at most. */
+const PLAIN_INSERT_ROWS = 100;
+
 @Injectable()
 export class MessageStore {
+  /** Sends without a key or media, grouped into as few statements as the load allows. */
+  private readonly plain = new OutgoingBatch(
+    (messages) => insertOutgoingRows(this.dataSource.manager, messages),
+    async (message) => (await insertOutgoingRows(this.dataSource.manager, [message]))[0]!,
+    { inFlight: PLAIN_INSERTS_IN_FLIGHT, maxRows: PLAIN_INSERT_ROWS },
+  );
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly log: EventLog,
@@ -42,8 +58,8 @@ export class MessageStore {
    * @returns the row written, or undefined
    */
   async insertOutgoing(message: NewOutgoing): Promise<MessageRow | undefined> {
-    // The common case, no key and no media, is one statement without a transaction.
-    if (!message.idempotencyKey && !message.upload) return (await insertOutgoingRow(this.dataSource.manager, message))[0];
+    // The common case, no key and no media, needs no transaction: it shares a statement with the sends beside it.
+    if (!message.idempotencyKey && !message.upload) return this.plain.write(message);
     return this.dataSource.transaction(async (manager) => {
       if (message.idempotencyKey) {
         // A key older than the window is free again.
