@@ -5,6 +5,7 @@ import type { Engine } from '@wafleet/engines';
 import { SessionLeaseMetrics, SessionLeases } from '@wafleet/registry';
 import { EventLog, SessionEvents, type RunningEngine, type SessionEvent } from '@wafleet/sessions';
 import { Registry } from 'prom-client';
+import { newOutgoingId } from '../../libs/messages/src/message-rows';
 import { MessageStore } from '../../libs/messages/src/message-store';
 import { MESSAGE_COLUMNS, toMessageView, type MessageRow } from '../../libs/messages/src/message.view';
 import { migratedDatabase, type TestDatabase } from '../support/postgres';
@@ -50,7 +51,7 @@ describe('the message store on PostgreSQL', () => {
   }
 
   async function pendingText(running: RunningEngine, waId: string): Promise<string> {
-    const id = randomUUID();
+    const id = newOutgoingId();
     await store.insertOutgoing({ id, tenantId, sessionId: running.sessionId, waId, chat: FRIEND, kind: 'text', body: 'hi', content: {}, quotedId: null, idempotencyKey: null, requestHash: null, upload: null });
     return id;
   }
@@ -114,7 +115,7 @@ describe('the message store on PostgreSQL', () => {
   it('writes concurrent plain sends together, each as a full row, and fails only the one whose session is gone', async () => {
     const running = await ownedSession();
     const send = (sessionId: string, n: number) => ({
-      id: randomUUID(),
+      id: newOutgoingId(),
       tenantId,
       sessionId,
       waId: `WA-BATCH-${n}`,
@@ -140,5 +141,17 @@ describe('the message store on PostgreSQL', () => {
       expect(toMessageView(answered)).toEqual(toMessageView(stored!));
       expect(stored).toMatchObject({ status: 'pending', direction: 'out', from_me: true, body: `text ${n}`, quoted_id: n === 3 ? 'WA-QUOTED' : null, content: sends[n]!.content });
     }
+    // The first two went alone, at once, in two statements of their own; the rest went in one statement,
+    // then (for #17) one after another: the queue has those in the order they were accepted.
+    const together = sends.slice(2).filter((message) => message.sessionId === running.sessionId).map((message) => message.id);
+    const queued = (await store.pending(running.sessionId, 100)).map((row) => row.id);
+    expect(queued.filter((id) => together.includes(id))).toEqual(together);
+  });
+
+  it('queues sends written one after another in the order they were written, also within one millisecond', async () => {
+    const running = await ownedSession();
+    const written: string[] = [];
+    for (let n = 0; n < 60; n++) written.push(await pendingText(running, `WA-ORDER-${n}`));
+    expect((await store.pending(running.sessionId, 100)).map((row) => row.id)).toEqual(written);
   });
 });

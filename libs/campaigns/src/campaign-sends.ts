@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { newMessageId } from '@wafleet/engines';
-import { insertOutgoingRow } from '@wafleet/messages';
+import { insertOutgoingRow, newOutgoingId } from '@wafleet/messages';
 import type { RunningEngine } from '@wafleet/sessions';
-import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { renderTemplate } from './campaign-template';
 import type { CampaignStatus, StoredTemplate } from './campaign.view';
@@ -80,7 +79,7 @@ export class CampaignSends {
       );
       if (!next) return { outcome: 'done' };
       const template = campaign.template;
-      const messageId = randomUUID();
+      const messageId = newOutgoingId();
       const text = renderTemplate(template.text, next.variables);
       await insertOutgoingRow(manager, {
         id: messageId,

@@ -1,9 +1,19 @@
 import type { InboundMessage } from '@wafleet/engines';
 import type { RunningEngine } from '@wafleet/sessions';
 import type { EntityManager } from 'typeorm';
+import { v7 as uuidV7 } from 'uuid';
 import { MESSAGE_COLUMNS, type MessageRow } from './message.view';
 
 // Rows the message store writes inside its transactions: an outgoing message, a received message, and its chat brought up to date.
+
+/**
+ * The id of a new outgoing message: a UUIDv7, which grows with every call in this process. The send
+ * queue goes by `created_at` (the database's clock, to the millisecond) and then by id, so two sends
+ * written within the same millisecond, or by one statement, go out in the order they were accepted.
+ */
+export function newOutgoingId(): string {
+  return uuidV7();
+}
 
 /** An outgoing message as the replica that took the request writes it, before any engine sends it. */
 export interface NewOutgoing {

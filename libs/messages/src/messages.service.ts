@@ -5,13 +5,14 @@ import { ValidationFailedError, type Page } from '@wafleet/core';
 import { downloadMedia, newMessageId, type DownloadedMedia, type PresenceState } from '@wafleet/engines';
 import { SessionNotFoundError, SessionsService, SessionUnownedError, type SessionView } from '@wafleet/sessions';
 import { Bus, Rendezvous } from '@wafleet/sync';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource, QueryFailedError } from 'typeorm';
 import { toChatJid } from './jid';
 import { resolveMedia } from './media-source';
 import { MessageDispatcher } from './message-dispatcher';
 import { MessageOwner, type OwnerCall } from './message-owner';
+import { newOutgoingId } from './message-rows';
 import { hasReached, statusKey, type ForwardStatus } from './message-status';
 import { MessageStore, type ChatView, type NewOutgoing } from './message-store';
 import { toMessageView, type MessageRow, type MessageView, type StoredAnswer } from './message.view';
@@ -84,7 +85,7 @@ export class MessagesService implements OnModuleInit {
     const { body, content } = await toStoredContent(dto, media, this.lookup(session.id));
     // After validation (a 400 costs nothing) and before the message is stored; a replay above costs nothing either.
     await this.quotas.takeMessage(tenantId);
-    const id = randomUUID();
+    const id = newOutgoingId();
     const written = await this.insertOutgoing(sessionRef, {
       id,
       tenantId,

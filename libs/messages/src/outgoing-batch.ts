@@ -61,7 +61,8 @@ export class OutgoingBatch {
     try {
       rows = await this.writeMany(batch.map((waiting) => waiting.message));
     } catch {
-      await Promise.all(batch.map((waiting) => this.alone(waiting)));
+      // One after another, so their created_at keep the order in which they were accepted.
+      for (const waiting of batch) await this.alone(waiting);
       return;
     }
     const byId = new Map(rows.map((row) => [row.id, row]));
