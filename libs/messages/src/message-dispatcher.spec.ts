@@ -1,5 +1,6 @@
 import { PubSub, type MessageHandler } from '@wafleet/sync';
-import { MessageDispatcher, MESSAGES_PENDING } from './message-dispatcher';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ANNOUNCE_GAP_MS, MessageDispatcher, MESSAGES_PENDING } from './message-dispatcher';
 
 /** Holds every publish until the test lets it go, and remembers what was published. */
 class HeldPubSub extends PubSub {
@@ -28,7 +29,7 @@ describe('MessageDispatcher.announce', () => {
   // Only the pubsub is touched by announce.
   const dispatcherOver = (pubsub: PubSub) => new MessageDispatcher(undefined as never, undefined as never, undefined as never, pubsub);
 
-  it('publishes one announcement per session at a time, and one more after it for those asked for meanwhile', async () => {
+  it('publishes one announcement per session at a time, and one more, a gap after it, for those asked for meanwhile', async () => {
     const pubsub = new HeldPubSub();
     const dispatcher = dispatcherOver(pubsub);
     dispatcher.announce('s1');
@@ -37,9 +38,14 @@ describe('MessageDispatcher.announce', () => {
     dispatcher.announce('s2');
     expect(pubsub.published).toEqual([announcement('s1'), announcement('s2')]);
     await pubsub.releaseOne();
+    // Asked for during the gap: joins the one the gap holds back.
+    dispatcher.announce('s1');
+    expect(pubsub.published).toEqual([announcement('s1'), announcement('s2')]);
+    await sleep(ANNOUNCE_GAP_MS * 4);
     expect(pubsub.published).toEqual([announcement('s1'), announcement('s2'), announcement('s1')]);
     await pubsub.releaseOne();
     await pubsub.releaseOne();
+    await sleep(ANNOUNCE_GAP_MS * 4);
     expect(pubsub.published).toHaveLength(3);
   });
 

@@ -9,6 +9,13 @@ export const MESSAGES_PENDING = 'messages.pending';
 
 /** How often the owner looks for pending messages anyway: a missed announcement costs at most this. */
 const SWEEP_MS = 2_000;
+/**
+ * How long a session's next announcement waits after the previous one went out. While sends keep coming
+ * the owner is draining anyway (its loop reads the queue again after every batch), so one announcement
+ * per gap is enough; without it, a replica taking sends as fast as Redis answers published about as
+ * often as it took one. A send that lands just after the owner's last read waits at most this long.
+ */
+export const ANNOUNCE_GAP_MS = 5;
 /** Pending messages read at a time. */
 const BATCH = 50;
 
@@ -79,8 +86,12 @@ export class MessageDispatcher implements OnModuleInit, OnApplicationShutdown {
       .publish(MESSAGES_PENDING, { sessionId })
       .catch((error: unknown) => this.logger.warn({ err: error, sessionId }, 'announcing a pending message failed; the sweep will find it'))
       .finally(() => {
-        this.announcing.delete(sessionId);
-        if (state.again) this.announce(sessionId);
+        if (!state.again) return void this.announcing.delete(sessionId);
+        // Asked again meanwhile: once more after the gap (what is asked during the gap joins it).
+        setTimeout(() => {
+          this.announcing.delete(sessionId);
+          this.announce(sessionId);
+        }, ANNOUNCE_GAP_MS).unref();
       });
   }
 
