@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { DomainError } from '@wafleet/core';
 import { AuthStateStore, StaleEpochError } from '@wafleet/engines';
 import { migratedDatabase, TestDatabase } from '../support/postgres';
+import { until } from '../support/wait';
 
 const bytes = (length: number) => new Uint8Array(randomBytes(length));
 
@@ -236,5 +237,86 @@ describe('AuthStateStore on PostgreSQL', () => {
     for (const [i, id] of ids.entries()) expect(got[id]).toEqual(key(i));
     expect(ids.map((_, i) => key(i).toString())).toContain(Buffer.from(got['group::shared']!).toString());
     expect(await rowsOf(sessionId)).toHaveLength(41);
+  });
+
+  /** The SELECTs of keys `source` runs from now on; `hold` keeps each one back until the test lets it go. */
+  function keyReads(source: DataSource, hold = false) {
+    const reads: unknown[][] = [];
+    const held: (() => void)[] = [];
+    const original = source.query;
+    const query = original.bind(source);
+    source.query = (async (sql: string, parameters?: unknown[]) => {
+      if (!/^SELECT id, value FROM session_auth_state/.test(sql)) return query(sql, parameters);
+      reads.push(parameters ?? []);
+      const answer = await query(sql, parameters);
+      if (hold) await new Promise<void>((resolve) => held.push(resolve));
+      return answer;
+    }) as DataSource['query'];
+    return { reads, release: () => held.splice(0).forEach((go) => go()), restore: () => void (source.query = original) };
+  }
+
+  it('reads a key from the database once, present or absent, and each read gets an object of its own', async () => {
+    const sessionId = await createSession(3);
+    const { keys } = await new AuthStateStore(dataSource, sessionId, 3).load();
+    await keys.set({ 'device-list': { '5511999990001': ['0', '3'] } });
+    // Another store of the same epoch wrote this one: the first read goes to the database.
+    await (await new AuthStateStore(dataSource, sessionId, 3).load()).keys.set({ session: { '5511999990002.0': bytes(40) } });
+    const reads = keyReads(dataSource);
+    try {
+      for (let i = 0; i < 3; i++) {
+        expect(await keys.get('device-list', ['5511999990001'])).toEqual({ '5511999990001': ['0', '3'] });
+        expect(await keys.get('tctoken', ['5511999990009@s.whatsapp.net'])).toEqual({});
+        expect(Object.keys(await keys.get('session', ['5511999990002.0']))).toEqual(['5511999990002.0']);
+      }
+      expect(reads.reads).toEqual([
+        [sessionId, 'tctoken', ['5511999990009@s.whatsapp.net']],
+        [sessionId, 'session', ['5511999990002.0']],
+      ]);
+      const first = await keys.get('device-list', ['5511999990001']);
+      first['5511999990001']!.push('99');
+      expect(await keys.get('device-list', ['5511999990001'])).toEqual({ '5511999990001': ['0', '3'] });
+    } finally {
+      reads.restore();
+    }
+  });
+
+  it('remembers deletes, forgets a write that failed, and does not remember a read that a write overtook', async () => {
+    const sessionId = await createSession(3);
+    const { keys } = await new AuthStateStore(dataSource, sessionId, 3).load();
+    await keys.set({ 'device-list': { a: ['1'], b: ['2'] } });
+    await keys.set({ 'device-list': { a: null } });
+    expect(await keys.get('device-list', ['a', 'b'])).toEqual({ b: ['2'] });
+
+    // A write refused (the epoch moved on) may not be remembered: the database still has the old value.
+    await database.query(`UPDATE sessions SET lease_epoch = 4 WHERE id = $1`, [sessionId]);
+    await expect(keys.set({ 'device-list': { b: ['changed'] } })).rejects.toBeInstanceOf(StaleEpochError);
+    await database.query(`UPDATE sessions SET lease_epoch = 3 WHERE id = $1`, [sessionId]);
+    expect(await keys.get('device-list', ['b'])).toEqual({ b: ['2'] });
+
+    // A write whose error came after it had committed (the connection lost on the way back): read again.
+    const transaction = dataSource.transaction;
+    dataSource.transaction = (async (...args: unknown[]) => {
+      await (transaction as (...a: unknown[]) => Promise<unknown>).apply(dataSource, args);
+      throw new Error('connection lost after the commit');
+    }) as DataSource['transaction'];
+    try {
+      await expect(keys.set({ 'device-list': { b: ['landed'] } })).rejects.toThrow('connection lost');
+    } finally {
+      dataSource.transaction = transaction;
+    }
+    expect(await keys.get('device-list', ['b'])).toEqual({ b: ['landed'] });
+
+    // A read that began before a write and ends after it: its answer is given, never remembered.
+    const held = keyReads(dataSource, true);
+    try {
+      const read = keys.get('device-list', ['c']);
+      await until('the read in flight', () => held.reads.length === 1);
+      await keys.set({ 'device-list': { c: ['new'] } });
+      held.release();
+      expect(await read).toEqual({});
+      expect(await keys.get('device-list', ['c'])).toEqual({ c: ['new'] });
+    } finally {
+      held.restore();
+    }
   });
 });

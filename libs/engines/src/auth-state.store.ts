@@ -7,6 +7,7 @@ import {
   type SignalDataSet,
   type SignalDataTypeMap,
 } from 'baileys';
+import { LRUCache } from 'lru-cache';
 import type { DataSource, EntityManager } from 'typeorm';
 import { StaleEpochError } from './auth-state.errors';
 
@@ -16,6 +17,13 @@ const CREDS_ID = '';
 
 export type SignalKeyType = keyof SignalDataTypeMap;
 
+/** Keys a store remembers at most: the Signal sessions and tokens of the chats it talks to most. */
+const CACHED_KEYS = 4_000;
+/** And at most this many characters of their JSON (UTF-16: about twice as many bytes). */
+const CACHED_CHARS = 4 * 1024 * 1024;
+/** What the cache holds for a key known not to exist. */
+const ABSENT = '';
+
 /**
  * A session's Baileys auth state (creds and Signal keys) in the `session_auth_state` table, one row per
  * key, so that the session can resume on any replica without a new QR scan.
@@ -24,9 +32,19 @@ export type SignalKeyType = keyof SignalDataTypeMap;
  * session row and compares `lease_epoch`. Once another replica has claimed the session (and so bumped
  * the epoch) nothing this store writes can land, and it throws {@link StaleEpochError} instead — the
  * engine stops on it. Reads are not fenced: a stale owner reading changes nothing.
+ *
+ * Keys read or written are remembered (as the JSON the row holds, absent ones too), so the reads Baileys
+ * makes for every message it sends or receives (the chat's Signal session, its tctoken) cost no round
+ * trip. That is sound because while the epoch holds only this store writes the session's keys: a write
+ * is remembered once it has committed, one that failed is forgotten (it may or may not have landed), and
+ * a new owner starts with a new store.
  */
 export class AuthStateStore {
   private readonly epoch: string;
+  /** `type` NUL `id` → the row's JSON, or ABSENT. */
+  private readonly cache = new LRUCache<string, string>({ max: CACHED_KEYS, maxSize: CACHED_CHARS, sizeCalculation: (json) => Math.max(1, json.length) });
+  /** Counts writes begun: a read that saw a write begin meanwhile may hold what it replaced, and is not remembered. */
+  private writesBegun = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -71,18 +89,35 @@ export class AuthStateStore {
 
   /** Removes the creds and every key (logout), fenced like any write. */
   async wipe(): Promise<void> {
+    this.writesBegun++;
+    this.cache.clear();
     await this.fenced((manager) => manager.query(`DELETE FROM session_auth_state WHERE session_id = $1`, [this.sessionId]));
   }
 
-  /** Values for the ids that exist, in one query; missing ids are simply absent from the result. */
+  /**
+   * Values for the ids that exist, each a fresh object; missing ids are simply absent from the result.
+   * Ids not remembered are read in one query.
+   */
   async getKeys<T extends SignalKeyType>(type: T, ids: string[]): Promise<{ [id: string]: SignalDataTypeMap[T] }> {
     const found: { [id: string]: SignalDataTypeMap[T] } = {};
-    if (ids.length === 0) return found;
+    const unknown: string[] = [];
+    for (const id of ids) {
+      const json = this.cache.get(cacheKey(type, id));
+      if (json === undefined) unknown.push(id);
+      else if (json !== ABSENT) found[id] = revive(type, parse(json));
+    }
+    if (unknown.length === 0) return found;
+    const writesBefore = this.writesBegun;
     const rows: { id: string; value: string }[] = await this.dataSource.query(
       `SELECT id, value FROM session_auth_state WHERE session_id = $1 AND type = $2 AND id = ANY($3::text[])`,
-      [this.sessionId, type, ids],
+      [this.sessionId, type, unknown],
     );
-    for (const row of rows) found[row.id] = revive(type, parse(row.value));
+    const read = new Map(rows.map((row) => [row.id, row.value]));
+    for (const id of unknown) {
+      const json = read.get(id);
+      if (this.writesBegun === writesBefore) this.cache.set(cacheKey(type, id), json ?? ABSENT);
+      if (json !== undefined) found[id] = revive(type, parse(json));
+    }
     return found;
   }
 
@@ -100,16 +135,25 @@ export class AuthStateStore {
       }
     }
     if (writes.length === 0 && deletes.length === 0) return;
-    await this.fenced(async (manager) => {
-      if (deletes.length) {
-        await manager.query(
-          `DELETE FROM session_auth_state
-            WHERE session_id = $1 AND (type, id) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
-          [this.sessionId, deletes.map(([type]) => type), deletes.map(([, id]) => id)],
-        );
-      }
-      if (writes.length) await upsert(manager, this.sessionId, writes);
-    });
+    this.writesBegun++;
+    try {
+      await this.fenced(async (manager) => {
+        if (deletes.length) {
+          await manager.query(
+            `DELETE FROM session_auth_state
+              WHERE session_id = $1 AND (type, id) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
+            [this.sessionId, deletes.map(([type]) => type), deletes.map(([, id]) => id)],
+          );
+        }
+        if (writes.length) await upsert(manager, this.sessionId, writes);
+      });
+    } catch (error) {
+      // It may have committed before the error reached us: read those keys from the database next time.
+      for (const [type, id] of [...deletes, ...writes]) this.cache.delete(cacheKey(type, id));
+      throw error;
+    }
+    for (const [type, id] of deletes) this.cache.set(cacheKey(type, id), ABSENT);
+    for (const [type, id, json] of writes) this.cache.set(cacheKey(type, id), json);
   }
 
   /**
@@ -133,6 +177,8 @@ export class AuthStateStore {
 }
 
 type Row = [type: string, id: string, value: string];
+
+const cacheKey = (type: string, id: string) => `${type}\u0000${id}`;
 
 /** One statement for any number of rows, so a batch of hundreds of pre-keys is one round trip. */
 async function upsert(manager: EntityManager, sessionId: string, rows: Row[]): Promise<void> {
