@@ -134,12 +134,18 @@ export function readCpu(pid: number): { totalSec: number; mainThreadSec: number 
   return { totalSec: seconds(`/proc/${pid}/stat`), mainThreadSec: seconds(`/proc/${pid}/task/${pid}/stat`) };
 }
 
-/** CPU seconds used so far by every process whose command name is `comm` (e.g. all of PostgreSQL's backends). */
+/**
+ * CPU seconds used so far by every process whose command name is `comm` (e.g. all of PostgreSQL's
+ * backends), with those of their children that ended (cutime, cstime): a backend that exits between two
+ * readings moves its time to the postmaster's account, so the total never goes down.
+ */
 export function readCpuOfAll(comm: string): number {
   let total = 0;
   for (const pid of pidsOf(comm)) {
     try {
-      total += readCpu(pid).totalSec;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100;
     } catch {
       // The process ended between the listing and the read.
     }
