@@ -18,9 +18,13 @@ const CREDS_ID = '';
 export type SignalKeyType = keyof SignalDataTypeMap;
 
 /** Keys a store remembers at most: the Signal sessions and tokens of the chats it talks to most. */
-const CACHED_KEYS = 4_000;
-/** And at most this many characters of their JSON (UTF-16: about twice as many bytes). */
-const CACHED_CHARS = 4 * 1024 * 1024;
+const CACHED_KEYS = 2_000;
+/**
+ * And at most this many characters of their JSON (UTF-16: about twice as many bytes), so a session
+ * costs at most about 2 MB more however many chats it has: a Signal session's JSON is a few thousand
+ * characters, so some hundreds of the most recent chats.
+ */
+const CACHED_CHARS = 1024 * 1024;
 /** What the cache holds for a key known not to exist. */
 const ABSENT = '';
 
