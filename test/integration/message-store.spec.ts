@@ -154,4 +154,38 @@ describe('the message store on PostgreSQL', () => {
     for (let n = 0; n < 60; n++) written.push(await pendingText(running, `WA-ORDER-${n}`));
     expect((await store.pending(running.sessionId, 100)).map((row) => row.id)).toEqual(written);
   });
+
+  it('keeps the media bytes until the message is sent or failed, and a stale owner drops nothing', async () => {
+    const running = await ownedSession();
+    const image = (waId: string) => ({
+      id: newOutgoingId(),
+      tenantId,
+      sessionId: running.sessionId,
+      waId,
+      chat: FRIEND,
+      kind: 'image',
+      body: null,
+      content: {},
+      quotedId: null,
+      idempotencyKey: null,
+      requestHash: null,
+      upload: Buffer.from(`bytes of ${waId}`),
+    });
+    const sent = image('WA-IMG-1');
+    const failed = image('WA-IMG-2');
+    await store.insertOutgoing(sent);
+    await store.insertOutgoing(failed);
+    expect(await store.upload(sent.id)).toEqual(Buffer.from('bytes of WA-IMG-1'));
+
+    const stale = { ...running };
+    const fresh = { ...running, epoch: (await claim('replica-b', running.sessionId))! };
+    const at = new Date().toISOString();
+    expect(await store.markSent(stale, sent.id, { id: 'WA-IMG-1', chat: FRIEND, kind: 'image', timestamp: at })).toBeNull();
+    expect(await store.upload(sent.id)).toEqual(Buffer.from('bytes of WA-IMG-1'));
+
+    expect(await store.markSent(fresh, sent.id, { id: 'WA-IMG-1', chat: FRIEND, kind: 'image', timestamp: at })).toMatchObject({ status: 'sent' });
+    expect(await store.markFailed(fresh, failed.id, { code: 'message_refused', message: 'no' })).toMatchObject({ status: 'failed' });
+    expect(await store.upload(sent.id)).toBeUndefined();
+    expect(await store.upload(failed.id)).toBeUndefined();
+  });
 });

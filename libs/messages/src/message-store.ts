@@ -173,19 +173,20 @@ export class MessageStore {
     return this.inLog(async (manager, append) => {
       // first_send: only markSent sets wa_timestamp on an outgoing row, so a repeat is not counted twice in
       // usage. `prior` reads the row as it was before this statement (a lock there would hide it from the UPDATE).
+      // The media bytes waiting to be sent go in the same statement: sent, they are WhatsApp's to keep.
       const [row]: (MessageRow & { first_send: boolean })[] = await manager.query(
         `WITH prior AS (SELECT wa_timestamp IS NULL AS first_send FROM messages WHERE id = $1),
          updated AS (
            UPDATE messages SET status = CASE WHEN ${RANK_SQL} < 1 OR ${WITHDRAWN_SQL} THEN 'sent' ELSE status END,
              error = CASE WHEN ${WITHDRAWN_SQL} THEN NULL ELSE error END,
              wa_timestamp = $2, media = COALESCE($3::jsonb, media), updated_at = now()
-           WHERE id = $1 RETURNING ${MESSAGE_COLUMNS})
+           WHERE id = $1 RETURNING ${MESSAGE_COLUMNS}),
+         uploaded AS (DELETE FROM message_uploads WHERE message_id = $1)
          SELECT updated.*, prior.first_send FROM updated, prior`,
         [id, sent.timestamp, sent.media ? JSON.stringify(sent.media) : null],
       );
       if (!row) return null;
       if (row.first_send) await countMessageUsage(manager, row.tenant_id, 'messages_sent');
-      await manager.query(`DELETE FROM message_uploads WHERE message_id = $1`, [id]);
       await touchChat(manager, row, false);
       const view = toMessageView(row);
       return (await append({ sessionId: running.sessionId, epoch: running.epoch, type: 'message.sent', data: view })) ? view : null;
