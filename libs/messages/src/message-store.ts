@@ -25,14 +25,6 @@ const IDEMPOTENCY_WINDOW = `interval '24 hours'`;
 const WITHDRAWN_SQL = `(status = 'failed' AND error->>'code' = '${WITHDRAWN_CODE}')`;
 
 /**
- * Plain sends written by one statement at once, per replica: two keep a statement ready while the other
- * is on its way, and leave the pool's other connections to the rest of the work.
- */
-const PLAIN_INSERTS_IN_FLIGHT = 2;
-/** Rows in one of those statements at most. */
-const PLAIN_INSERT_ROWS = 100;
-
-/**
  * The `messages`, `message_uploads` and `chats` tables. Reads and the request side's writes take no
  * lease; what the session's engine reports (sent, statuses, inbound) is written by its owner under the
  * lease epoch, in one transaction with the event that tells of it (EventLog), so a replica that lost the
@@ -44,7 +36,6 @@ export class MessageStore {
   private readonly plain = new OutgoingBatch(
     (messages) => insertOutgoingRows(this.dataSource.manager, messages),
     async (message) => (await insertOutgoingRows(this.dataSource.manager, [message]))[0]!,
-    { inFlight: PLAIN_INSERTS_IN_FLIGHT, maxRows: PLAIN_INSERT_ROWS },
   );
 
   constructor(

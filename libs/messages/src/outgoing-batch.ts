@@ -7,11 +7,16 @@ export type WriteMany = (messages: NewOutgoing[]) => Promise<MessageRow[]>;
 export type WriteOne = (message: NewOutgoing) => Promise<MessageRow>;
 
 export interface OutgoingBatchOptions {
-  /** Statements in flight at once; what arrives meanwhile waits for the next one. */
+  /**
+   * Statements in flight at once; what arrives meanwhile waits for the next one. Two keep a statement
+   * ready while the other is on its way, and leave the pool's other connections to the rest of the work.
+   */
   inFlight: number;
   /** Messages in one statement at most. */
   maxRows: number;
 }
+
+const DEFAULTS: OutgoingBatchOptions = { inFlight: 2, maxRows: 100 };
 
 interface Waiting {
   message: NewOutgoing;
@@ -34,7 +39,7 @@ export class OutgoingBatch {
   constructor(
     private readonly writeMany: WriteMany,
     private readonly writeOne: WriteOne,
-    private readonly options: OutgoingBatchOptions,
+    private readonly options: OutgoingBatchOptions = DEFAULTS,
   ) {}
 
   write(message: NewOutgoing): Promise<MessageRow> {
