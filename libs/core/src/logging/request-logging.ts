@@ -30,32 +30,30 @@ const UNLOGGED = '/health';
  */
 @Injectable()
 export class RequestLogging {
-  /** The root logger, taking `req` and `res` as written here: pino-http's serializers expect Node's objects. */
-  private lines?: PinoLogger['logger'];
-
   constructor(private readonly logger: PinoLogger) {}
 
   attach(fastify: HookHost): void {
-    this.lines = PinoLogger.root.child({}, { serializers: { req: asWritten, res: asWritten } });
+    // The root logger, taking `req` and `res` as written here: pino-http's serializers expect Node's objects.
+    const lines = PinoLogger.root.child({}, { serializers: { req: asWritten, res: asWritten } });
     fastify.addHook('preHandler', (request, _reply, done) => this.logger.runInContext(done, { bindings: { reqId: request.id } }));
     fastify.addHook('onResponse', (request, reply, done) => {
-      this.completed(request, reply);
+      completed(lines, request, reply);
       done();
     });
   }
+}
 
-  private completed(request: HookRequest, reply: HookReply): void {
-    const url = request.originalUrl ?? request.url;
-    const failed = reply.statusCode >= 500;
-    const lines = this.lines!;
-    if (url.startsWith(UNLOGGED) || !lines.isLevelEnabled(failed ? 'error' : 'info')) return;
-    const line = {
-      reqId: request.id,
-      req: { id: request.id, method: request.method, url },
-      res: { statusCode: reply.statusCode },
-      responseTime: Math.round(reply.elapsedTime),
-    };
-    if (failed) lines.error(line, 'request errored');
-    else lines.info(line, 'request completed');
-  }
+/** The line that closes a request. */
+function completed(lines: PinoLogger['logger'], request: HookRequest, reply: HookReply): void {
+  const url = request.originalUrl ?? request.url;
+  const failed = reply.statusCode >= 500;
+  if (url.startsWith(UNLOGGED) || !lines.isLevelEnabled(failed ? 'error' : 'info')) return;
+  const line = {
+    reqId: request.id,
+    req: { id: request.id, method: request.method, url },
+    res: { statusCode: reply.statusCode },
+    responseTime: Math.round(reply.elapsedTime),
+  };
+  if (failed) lines.error(line, 'request errored');
+  else lines.info(line, 'request completed');
 }
