@@ -43,7 +43,6 @@ describe('BaileysEngine messages against wa-sim', () => {
   let restoreTimers: () => void;
   let sim: WaSimServer;
   let engine: BaileysEngine;
-  let me: EngineMe;
   const statuses: MessageStatusUpdate[] = [];
   const inbound: InboundMessage[] = [];
   const closes: EngineCloseReason[] = [];
@@ -69,7 +68,7 @@ describe('BaileysEngine messages against wa-sim', () => {
     const opened = new Promise<EngineMe>((resolve) => engine.once('open', resolve));
     await engine.start();
     await sim.scanQr(await qr, PHONE);
-    me = await opened;
+    await opened;
     // Inbound delivery waits for the device's pre-key upload, which follows the login.
     await waitFor(() => sim.accounts.findDevice(PHONE, 1)?.keyBundle);
   }, 60_000);
@@ -96,20 +95,20 @@ describe('BaileysEngine messages against wa-sim', () => {
     const song = randomBytes(6_000);
     const pdf = Buffer.concat([Buffer.from('%PDF-1.4\n'), randomBytes(3_000)]);
     const sticker = Buffer.concat([Buffer.from('RIFF\0\0\0\0WEBPVP8 '), randomBytes(2_000)]);
-    const first = newMessageId(me.id);
+    const first = newMessageId();
     const messages: OutgoingMessage[] = [
       { id: first, to, kind: 'text', text: 'see https://example.com/page?a=1 now, @15550007002', linkPreview: true, mentions: [jid('15550007002')] },
-      { id: newMessageId(me.id), to, kind: 'text', text: 'a reply', quoted: { id: first, chat: to, fromMe: true, text: 'see …' } },
-      { id: newMessageId(me.id), to, kind: 'image', data: image, mimetype: 'image/jpeg', caption: 'a picture' },
-      { id: newMessageId(me.id), to, kind: 'video', data: video, mimetype: 'video/mp4', caption: 'a film' },
-      { id: newMessageId(me.id), to, kind: 'audio', data: voice, mimetype: 'audio/ogg; codecs=opus', voice: true, seconds: 3 },
-      { id: newMessageId(me.id), to, kind: 'audio', data: song, mimetype: 'audio/mpeg', voice: false, seconds: 4 },
-      { id: newMessageId(me.id), to, kind: 'document', data: pdf, mimetype: 'application/pdf', fileName: 'terms.pdf', caption: 'the terms' },
-      { id: newMessageId(me.id), to, kind: 'sticker', data: sticker, mimetype: 'image/webp' },
-      { id: newMessageId(me.id), to, kind: 'location', latitude: -23.55, longitude: -46.63, name: 'Sé', address: 'Praça da Sé' },
-      { id: newMessageId(me.id), to, kind: 'contact', name: 'Ana; Silva', phone: '+55 11 99999-0000' },
-      { id: newMessageId(me.id), to, kind: 'contact', displayName: 'Bo', vcard: 'BEGIN:VCARD\nVERSION:3.0\nFN:Bo\nEND:VCARD' },
-      { id: newMessageId(me.id), to, kind: 'reaction', target: { id: first, chat: to, fromMe: true }, emoji: '🎉' },
+      { id: newMessageId(), to, kind: 'text', text: 'a reply', quoted: { id: first, chat: to, fromMe: true, text: 'see …' } },
+      { id: newMessageId(), to, kind: 'image', data: image, mimetype: 'image/jpeg', caption: 'a picture' },
+      { id: newMessageId(), to, kind: 'video', data: video, mimetype: 'video/mp4', caption: 'a film' },
+      { id: newMessageId(), to, kind: 'audio', data: voice, mimetype: 'audio/ogg; codecs=opus', voice: true, seconds: 3 },
+      { id: newMessageId(), to, kind: 'audio', data: song, mimetype: 'audio/mpeg', voice: false, seconds: 4 },
+      { id: newMessageId(), to, kind: 'document', data: pdf, mimetype: 'application/pdf', fileName: 'terms.pdf', caption: 'the terms' },
+      { id: newMessageId(), to, kind: 'sticker', data: sticker, mimetype: 'image/webp' },
+      { id: newMessageId(), to, kind: 'location', latitude: -23.55, longitude: -46.63, name: 'Sé', address: 'Praça da Sé' },
+      { id: newMessageId(), to, kind: 'contact', name: 'Ana; Silva', phone: '+55 11 99999-0000' },
+      { id: newMessageId(), to, kind: 'contact', displayName: 'Bo', vcard: 'BEGIN:VCARD\nVERSION:3.0\nFN:Bo\nEND:VCARD' },
+      { id: newMessageId(), to, kind: 'reaction', target: { id: first, chat: to, fromMe: true }, emoji: '🎉' },
     ];
 
     const sent = [];
@@ -142,7 +141,7 @@ describe('BaileysEngine messages against wa-sim', () => {
 
   it('sends a text without a preview when none is asked for', async () => {
     const recipient = '15550007003';
-    const id = newMessageId(me.id);
+    const id = newMessageId();
 
     await engine.send({ id, to: jid(recipient), kind: 'text', text: 'plain https://example.com' });
 
@@ -151,8 +150,8 @@ describe('BaileysEngine messages against wa-sim', () => {
 
   it('reports sent, delivered and read in order, and played after them for a voice note', async () => {
     const recipient = '15550007004';
-    const text = newMessageId(me.id);
-    const voice = newMessageId(me.id);
+    const text = newMessageId();
+    const voice = newMessageId();
 
     await engine.send({ id: text, to: jid(recipient), kind: 'text', text: 'hello' });
     await engine.send({ id: voice, to: jid(recipient), kind: 'audio', data: randomBytes(2_000), mimetype: 'audio/ogg; codecs=opus', voice: true });
@@ -167,7 +166,7 @@ describe('BaileysEngine messages against wa-sim', () => {
   it('reports failed, with WhatsApp’s code, for a recipient the server refuses', async () => {
     const recipient = '15550007005';
     sim.failRecipient(recipient, { mode: 'error', code: 479 });
-    const id = newMessageId(me.id);
+    const id = newMessageId();
 
     await engine.send({ id, to: jid(recipient), kind: 'text', text: 'anyone?' });
 
@@ -179,7 +178,7 @@ describe('BaileysEngine messages against wa-sim', () => {
 
   it('counts a resend under the same id once at the recipient', async () => {
     const recipient = '15550007006';
-    const message: OutgoingMessage = { id: newMessageId(me.id), to: jid(recipient), kind: 'text', text: 'only once' };
+    const message: OutgoingMessage = { id: newMessageId(), to: jid(recipient), kind: 'text', text: 'only once' };
 
     await engine.send(message);
     await engine.send(message);
@@ -192,11 +191,11 @@ describe('BaileysEngine messages against wa-sim', () => {
   it('edits and deletes its own message for everyone, each under the id the caller chose', async () => {
     const recipient = '15550007007';
     const to = jid(recipient);
-    const original = newMessageId(me.id);
+    const original = newMessageId();
     await engine.send({ id: original, to, kind: 'text', text: 'teh typo' });
     const target = { id: original, chat: to, fromMe: true };
 
-    const edit = await engine.edit(target, 'the typo', newMessageId(me.id));
+    const edit = await engine.edit(target, 'the typo', newMessageId());
     const revoke = await engine.deleteForEveryone(target);
 
     expect(edit).toMatchObject({ chat: to, kind: 'edit' });
@@ -210,7 +209,7 @@ describe('BaileysEngine messages against wa-sim', () => {
 
   it('receives text, image, reaction, edit and delete as normalized messages, and downloads the image from any engine', async () => {
     const image = Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), randomBytes(20_000)]);
-    const mine = newMessageId(me.id);
+    const mine = newMessageId();
     await engine.send({ id: mine, to: jid(SENDER), kind: 'text', text: 'what do you think?' });
 
     const text = await sim.deliverMessage(PHONE, { from: SENDER, text: 'hi there' });
@@ -271,7 +270,7 @@ describe('BaileysEngine messages against wa-sim', () => {
   });
 
   it('refuses bad recipients and content with InvalidMessageError, naming the field', async () => {
-    const id = newMessageId(me.id);
+    const id = newMessageId();
     const refusals = [
       engine.send({ id, to: 'not-a-jid', kind: 'text', text: 'x' }),
       engine.send({ id, to: jid('15550007009'), kind: 'text', text: '' }),

@@ -21,4 +21,5 @@ export { RequestLogging } from './logging/request-logging';
 export { loggerOptions, REDACTED_PATHS } from './logging/logger-options';
 export { MetricsModule } from './metrics/metrics.module';
 export { isUuid } from './http/uuid';
+export { newTimeOrderedId, randomBytesFromPool } from './ids/ids';
 export { isPublicAddress, nonPublicAddressOf } from './http/public-address';

@@ -68,7 +68,7 @@ export class BaileysMessaging {
     return this.sentMessage(socket, message.id, message.to, message.kind, sent);
   }
 
-  async edit(socket: WASocket, target: MessageKey, text: string, id = newMessageId(socket.user?.id)): Promise<SentMessage> {
+  async edit(socket: WASocket, target: MessageKey, text: string, id = newMessageId()): Promise<SentMessage> {
     assertMessageId(id);
     const key = this.ownKey(target);
     if (typeof text !== 'string' || text.length === 0) throw new InvalidMessageError('text', 'must be a non-empty string');
@@ -76,7 +76,7 @@ export class BaileysMessaging {
     return this.sentMessage(socket, id, target.chat, 'edit', sent);
   }
 
-  async deleteForEveryone(socket: WASocket, target: MessageKey, id = newMessageId(socket.user?.id)): Promise<SentMessage> {
+  async deleteForEveryone(socket: WASocket, target: MessageKey, id = newMessageId()): Promise<SentMessage> {
     assertMessageId(id);
     const key = toBaileysKey(target, 'target');
     const sent = await this.relay(socket, target.chat, { delete: key }, id);

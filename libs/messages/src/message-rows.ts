@@ -1,7 +1,7 @@
+import { newTimeOrderedId } from '@wafleet/core';
 import type { InboundMessage } from '@wafleet/engines';
 import type { RunningEngine } from '@wafleet/sessions';
 import type { EntityManager } from 'typeorm';
-import { v7 as uuidV7 } from 'uuid';
 import { MESSAGE_COLUMNS, type MessageRow } from './message.view';
 
 // Rows the message store writes inside its transactions: an outgoing message, a received message, and its chat brought up to date.
@@ -11,9 +11,7 @@ import { MESSAGE_COLUMNS, type MessageRow } from './message.view';
  * queue goes by `created_at` (the database's clock, to the millisecond) and then by id, so two sends
  * written within the same millisecond, or by one statement, go out in the order they were accepted.
  */
-export function newOutgoingId(): string {
-  return uuidV7();
-}
+export const newOutgoingId = newTimeOrderedId;
 
 /** An outgoing message as the replica that took the request writes it, before any engine sends it. */
 export interface NewOutgoing {
