@@ -1,10 +1,10 @@
 /**
- * What the request limit (libs/billing RequestLimitInterceptor → Quotas.takeRequest → Counters.take) adds
+ * What the request limit (libs/billing RequestLimitGuard → Quotas.takeRequest → Counters.take) adds
  * to a request, beside what Redis itself costs. One wafleet replica on PostgreSQL (a throwaway database)
  * and Redis (SYNC_BACKEND=redis, a per-run key prefix) serves two tenants:
  *   limited    on a plan whose requestsPerMinute is so high that nothing is refused: every request runs
  *              the limiter (one Counters.take script in Redis) and answers the RateLimit-* headers
- *   unlimited  on no plan: the interceptor returns before any Redis call
+ *   unlimited  on no plan: the guard returns before any Redis call
  * Both drive the same cheap authenticated route, GET /sessions (an empty list), over keep-alive
  * connections at the same concurrency (BENCH_CONCURRENCY, default 1: one request at a time, so the
  * figure is the limiter's own cost, not queueing behind other requests), in batches of BENCH_BATCH

@@ -13,7 +13,11 @@ import { SessionsModule } from '@wafleet/sessions';
 import { SyncModule } from '@wafleet/sync';
 import { WebhooksModule } from '@wafleet/webhooks';
 
-/** The composition root: which modules make up the server. */
+/**
+ * The composition root: which modules make up the server. Order matters in one place: Nest runs global
+ * guards in the order their modules come, and BillingModule's request limit needs the caller that
+ * AuthModule's ApiKeyGuard finds, so AuthModule comes first.
+ */
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {

@@ -4,7 +4,7 @@ import { AdminKey } from './admin-key.service';
 import { hashKey } from './api-key.secret';
 import { ApiKeysService } from './api-keys.service';
 import { AdminOnlyError, ApiKeyInvalidError, ApiKeyMissingError, TenantKeyRequiredError } from './auth.errors';
-import { ADMIN_ONLY, PUBLIC_ROUTE, TENANT_ONLY, type Principal } from './auth.decorators';
+import { ADMIN_ONLY, isPublicRoute, TENANT_ONLY, type Principal } from './auth.decorators';
 
 interface AuthenticatedRequest {
   headers: Record<string, string | string[] | undefined>;
@@ -21,8 +21,8 @@ export class ApiKeyGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (isPublicRoute(this.reflector, context)) return true;
     const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     request.principal = await this.identify(request.headers['x-api-key']);
     if (request.principal.kind !== 'admin' && this.reflector.getAllAndOverride<boolean>(ADMIN_ONLY, targets)) {

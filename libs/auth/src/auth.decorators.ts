@@ -1,4 +1,5 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import type { Reflector } from '@nestjs/core';
 
 /** Who is calling: the admin, or one of a tenant's keys. */
 export type Principal = { kind: 'admin' } | { kind: 'tenant'; tenantId: string; keyId: string };
@@ -9,6 +10,10 @@ export const TENANT_ONLY = 'wafleet:tenant-only';
 
 /** The route needs no API key (health checks). */
 export const Public = () => SetMetadata(PUBLIC_ROUTE, true);
+
+/** Whether the route of `context` is @Public(), on its handler or its controller. */
+export const isPublicRoute = (reflector: Reflector, context: ExecutionContext): boolean =>
+  reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, [context.getHandler(), context.getClass()]) === true;
 
 /** Only the admin key may call the route; a tenant key gets 403. */
 export const AdminOnly = () => SetMetadata(ADMIN_ONLY, true);

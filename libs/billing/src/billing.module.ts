@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 import { Registry } from 'prom-client';
 import { ApiCallUsage } from './api-call-usage';
 import { BillingMetrics } from './billing.metrics';
@@ -7,7 +7,7 @@ import { PlanLimits } from './plan-limits';
 import { PlansController } from './plans.controller';
 import { PlansService } from './plans.service';
 import { Quotas } from './quotas.service';
-import { RequestLimitInterceptor } from './request-limit.interceptor';
+import { RequestLimitGuard } from './request-limit.guard';
 import { TenantBillingController } from './tenant-billing.controller';
 import { UsageService } from './usage.service';
 
@@ -21,7 +21,7 @@ import { UsageService } from './usage.service';
     PlansService,
     UsageService,
     ApiCallUsage,
-    { provide: APP_INTERCEPTOR, useClass: RequestLimitInterceptor },
+    { provide: APP_GUARD, useClass: RequestLimitGuard },
   ],
   exports: [Quotas],
 })
