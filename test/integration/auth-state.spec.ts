@@ -294,15 +294,16 @@ describe('AuthStateStore on PostgreSQL', () => {
     expect(await keys.get('device-list', ['b'])).toEqual({ b: ['2'] });
 
     // A write whose error came after it had committed (the connection lost on the way back): read again.
-    const transaction = dataSource.transaction;
-    dataSource.transaction = (async (...args: unknown[]) => {
-      await (transaction as (...a: unknown[]) => Promise<unknown>).apply(dataSource, args);
-      throw new Error('connection lost after the commit');
-    }) as DataSource['transaction'];
+    const query = dataSource.query;
+    dataSource.query = (async (sql: string, ...rest: unknown[]) => {
+      const result: unknown = await (query as (...a: unknown[]) => Promise<unknown>).call(dataSource, sql, ...rest);
+      if (sql.includes('INSERT INTO session_auth_state')) throw new Error('connection lost after the commit');
+      return result;
+    }) as DataSource['query'];
     try {
       await expect(keys.set({ 'device-list': { b: ['landed'] } })).rejects.toThrow('connection lost');
     } finally {
-      dataSource.transaction = transaction;
+      dataSource.query = query;
     }
     expect(await keys.get('device-list', ['b'])).toEqual({ b: ['landed'] });
 

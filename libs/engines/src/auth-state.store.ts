@@ -32,10 +32,10 @@ const ABSENT = '';
  * A session's Baileys auth state (creds and Signal keys) in the `session_auth_state` table, one row per
  * key, so that the session can resume on any replica without a new QR scan.
  *
- * Every write is fenced on the epoch the caller holds: it runs in a transaction that first locks the
- * session row and compares `lease_epoch`. Once another replica has claimed the session (and so bumped
- * the epoch) nothing this store writes can land, and it throws {@link StaleEpochError} instead — the
- * engine stops on it. Reads are not fenced: a stale owner reading changes nothing.
+ * Every write is fenced on the epoch the caller holds: it locks the session row only where `lease_epoch`
+ * is that epoch, and writes nothing unless it did. Once another replica has claimed the session (and so
+ * bumped the epoch) nothing this store writes can land, and it throws {@link StaleEpochError} instead —
+ * the engine stops on it. Reads are not fenced: a stale owner reading changes nothing.
  *
  * Keys read or written are remembered (as the JSON the row holds, absent ones too), so the reads Baileys
  * makes for every message it sends or receives (the chat's Signal session, its tctoken) cost no round
@@ -88,7 +88,7 @@ export class AuthStateStore {
 
   /** Persists the whole creds object: Baileys mutates it in place and `creds.update` carries only a diff. */
   async saveCreds(creds: AuthenticationCreds): Promise<void> {
-    await this.fenced((manager) => upsert(manager, this.sessionId, [[CREDS_TYPE, CREDS_ID, stringify(creds)]]));
+    await this.write([[CREDS_TYPE, CREDS_ID, stringify(creds)]], []);
   }
 
   /** Removes the creds and every key (logout), fenced like any write. */
@@ -126,7 +126,7 @@ export class AuthStateStore {
   }
 
   /**
-   * Writes and deletes (a `null` value) everything in `data` in one fenced transaction, so a half-applied
+   * Writes and deletes (a `null` value) everything in `data` in one fenced statement, so a half-applied
    * Signal update — a session stored without the pre-key removal that went with it — cannot happen.
    */
   async setKeys(data: SignalDataSet): Promise<void> {
@@ -141,16 +141,7 @@ export class AuthStateStore {
     if (writes.length === 0 && deletes.length === 0) return;
     this.writesBegun++;
     try {
-      await this.fenced(async (manager) => {
-        if (deletes.length) {
-          await manager.query(
-            `DELETE FROM session_auth_state
-              WHERE session_id = $1 AND (type, id) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
-            [this.sessionId, deletes.map(([type]) => type), deletes.map(([, id]) => id)],
-          );
-        }
-        if (writes.length) await upsert(manager, this.sessionId, writes);
-      });
+      await this.write(writes, deletes);
     } catch (error) {
       // It may have committed before the error reached us: read those keys from the database next time.
       for (const [type, id] of [...deletes, ...writes]) this.cache.delete(cacheKey(type, id));
@@ -158,6 +149,40 @@ export class AuthStateStore {
     }
     for (const [type, id] of deletes) this.cache.set(cacheKey(type, id), ABSENT);
     for (const [type, id, json] of writes) this.cache.set(cacheKey(type, id), json);
+  }
+
+  /**
+   * Deletes and upserts keys in one statement, so a half-applied Signal update cannot happen and the
+   * fence costs no round trips of its own (a transaction of its own took four per write, and Baileys
+   * writes keys for every message it sends). `fence` locks the session row only at this store's epoch,
+   * as {@link fenced} does; the delete and the upsert write through it, so a claim that moved the epoch
+   * first leaves them nothing to write, and a claim in progress makes the statement wait for it and then
+   * read the new epoch. One upsert for any number of rows: a batch of hundreds of pre-keys is one round trip.
+   */
+  private async write(writes: Row[], deletes: [type: string, id: string][]): Promise<void> {
+    const rows: { held: boolean }[] = await this.dataSource.query(
+      `WITH fence AS (SELECT id AS session_id FROM sessions WHERE id = $1 AND lease_epoch = $2::bigint FOR UPDATE),
+       removed AS (
+         DELETE FROM session_auth_state s USING fence
+          WHERE s.session_id = fence.session_id AND (s.type, s.id) IN (SELECT * FROM unnest($3::text[], $4::text[]))),
+       written AS (
+         INSERT INTO session_auth_state (session_id, type, id, value)
+         SELECT fence.session_id, row.type, row.id, row.value FROM fence, unnest($5::text[], $6::text[], $7::text[]) AS row (type, id, value)
+         ON CONFLICT (session_id, type, id) DO UPDATE SET value = EXCLUDED.value)
+       SELECT EXISTS (SELECT 1 FROM fence) AS held`,
+      [
+        this.sessionId,
+        this.epoch,
+        deletes.map(([type]) => type),
+        deletes.map(([, id]) => id),
+        writes.map(([type]) => type),
+        writes.map(([, id]) => id),
+        writes.map(([, , value]) => value),
+      ],
+    );
+    if (rows[0]?.held) return;
+    const current: { epoch: string }[] = await this.dataSource.query(`SELECT lease_epoch::text AS epoch FROM sessions WHERE id = $1`, [this.sessionId]);
+    throw new StaleEpochError(this.sessionId, this.epoch, current[0]?.epoch ?? null);
   }
 
   /**
@@ -183,16 +208,6 @@ export class AuthStateStore {
 type Row = [type: string, id: string, value: string];
 
 const cacheKey = (type: string, id: string) => `${type}\u0000${id}`;
-
-/** One statement for any number of rows, so a batch of hundreds of pre-keys is one round trip. */
-async function upsert(manager: EntityManager, sessionId: string, rows: Row[]): Promise<void> {
-  await manager.query(
-    `INSERT INTO session_auth_state (session_id, type, id, value)
-     SELECT $1::uuid, type, id, value FROM unnest($2::text[], $3::text[], $4::text[]) AS row (type, id, value)
-     ON CONFLICT (session_id, type, id) DO UPDATE SET value = EXCLUDED.value`,
-    [sessionId, rows.map(([type]) => type), rows.map(([, id]) => id), rows.map(([, , value]) => value)],
-  );
-}
 
 // Without BufferJSON the key material (Buffers, Uint8Arrays) would not come back as bytes.
 function stringify(value: unknown): string {
