@@ -25,6 +25,12 @@ describe('limit headers and windows', () => {
     expect(quotaWindowMs(lateEvening)).toBe(500 + QUOTA_MARGIN_MS);
   });
 
+  it('gives each instant its own day, also when asked about days out of order', () => {
+    const midnight = Date.UTC(2026, 10, 23);
+    const asked = [midnight - 1, midnight, midnight - 1, midnight + 86_399_999, midnight + 86_400_000, Date.UTC(1969, 11, 31, 23), midnight];
+    expect(asked.map(utcDay)).toEqual(['2026-11-22', '2026-11-23', '2026-11-22', '2026-11-23', '2026-11-24', '1969-12-31', '2026-11-23']);
+  });
+
   it('reads only real calendar days', () => {
     expect(parseDay('2026-11-22')).toBe(Date.UTC(2026, 10, 22));
     expect(parseDay('2024-02-29')).toBe(Date.UTC(2024, 1, 29));

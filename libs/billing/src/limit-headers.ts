@@ -21,8 +21,18 @@ export function rateLimitHeaders(state: LimitState): Record<string, string> {
   };
 }
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** The last day utcDay formatted: every request asks for today's, so it is formatted once a day. */
+let lastDay = { start: 0, end: 0, text: '' };
+
 /** The UTC calendar day of `at`, as `YYYY-MM-DD`. */
-export const utcDay = (at: number): string => new Date(at).toISOString().slice(0, 10);
+export function utcDay(at: number): string {
+  if (at >= lastDay.start && at < lastDay.end) return lastDay.text;
+  const start = Math.floor(at / DAY_MS) * DAY_MS;
+  const text = new Date(at).toISOString().slice(0, 10);
+  lastDay = { start, end: start + DAY_MS, text };
+  return text;
+}
 
 /** Milliseconds from `at` to the next UTC midnight (a full day when `at` is midnight itself). */
 export function msToNextUtcMidnight(at: number): number {
