@@ -1,10 +1,13 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { call } from '../support/http';
-import { removeDir, startServer, tempDir } from '../support/server';
+import { removeDir, ServerProcess, startServer, tempDir } from '../support/server';
 
 const KEY_LINE = /X-API-Key: (wfa_[A-Za-z0-9_-]+)/;
+
+/** How the embedded database was made at this start, from its 'Embedded database open' log line. */
+const createdBy = (server: ServerProcess) => server.logLines().find((line) => line.msg === 'Embedded database open')?.created;
 
 /** Whether any file below `dir` holds `text` as bytes. */
 function filesContain(dir: string, text: string): boolean {
@@ -30,6 +33,7 @@ describe('first boot, a second process and a reopen on the embedded database', (
       expect(statSync(file).mode & 0o777).toBe(0o600);
       expect(readFileSync(file, 'utf8').trim()).toBe(key);
       expect(first.logLines().map((line) => JSON.stringify(line)).join('\n')).not.toContain(key);
+      expect(createdBy(first)).toBe('template');
 
       expect((await call(`${first.url}/health`)).status).toBe(200);
       expect((await call(`${first.url}/health/ready`)).status).toBe(200);
@@ -55,6 +59,7 @@ describe('first boot, a second process and a reopen on the embedded database', (
     const reopened = await startServer({ DATA_DIR: dataDir });
     try {
       expect(reopened.stdout()).not.toMatch(KEY_LINE);
+      expect(createdBy(reopened)).toBeNull();
       const tenants = await call(`${reopened.url}/tenants`, { key: key! });
       expect(tenants.status).toBe(200);
       expect(tenants.body.data.map((tenant: { name: string }) => tenant.name)).toEqual(['kept-tenant-zebra']);
@@ -66,23 +71,43 @@ describe('first boot, a second process and a reopen on the embedded database', (
 });
 
 describe('a crash during the first boot', () => {
+  const ADMIN = 'crash-admin-key-0123456789abcdef01234567';
   const dataDir = tempDir('crash');
   afterAll(() => removeDir(dataDir));
 
   it.each([1500, 3000])('leaves a DATA_DIR that boots (SIGKILL %d ms after start)', async (afterMs) => {
     removeDir(dataDir);
-    const crashed = await startServer({ DATA_DIR: dataDir, ADMIN_API_KEY: 'crash-admin-key-0123456789abcdef01234567' }, { waitForReady: false });
+    const crashed = await startServer({ DATA_DIR: dataDir, ADMIN_API_KEY: ADMIN }, { waitForReady: false });
     await new Promise((done) => setTimeout(done, afterMs));
     crashed.signal('SIGKILL');
     expect(await crashed.exited).toBe(137);
 
-    const next = await startServer({ DATA_DIR: dataDir, ADMIN_API_KEY: 'crash-admin-key-0123456789abcdef01234567' });
+    await expectBootsAgain();
+  }, 90_000);
+
+  it('leaves a DATA_DIR that boots when killed while the new database is being made', async () => {
+    removeDir(dataDir);
+    const crashed = await startServer({ DATA_DIR: dataDir, ADMIN_API_KEY: ADMIN }, { waitForReady: false });
+    // pgdata.unfinished is there from before PGlite writes the first file until the database is made.
+    const unfinished = join(dataDir, 'pgdata.unfinished');
+    while (!existsSync(join(dataDir, 'pgdata', 'PG_VERSION'))) await new Promise((done) => setTimeout(done, 2));
+    crashed.signal('SIGKILL');
+    expect(await crashed.exited).toBe(137);
+    expect(existsSync(unfinished)).toBe(true);
+    await expectBootsAgain(true);
+  }, 90_000);
+
+  /** Boots on what the crash left; `remade` when the crash came before the database was in place. */
+  async function expectBootsAgain(remade?: boolean): Promise<void> {
+    const next = await startServer({ DATA_DIR: dataDir, ADMIN_API_KEY: ADMIN });
     try {
-      expect((await call(`${next.url}/tenants`, { method: 'POST', key: 'crash-admin-key-0123456789abcdef01234567', body: { name: 'after-crash' } })).status).toBe(201);
+      if (remade) expect(createdBy(next)).toBe('template');
+      expect((await call(`${next.url}/tenants`, { method: 'POST', key: ADMIN, body: { name: 'after-crash' } })).status).toBe(201);
     } finally {
       await next.stop();
     }
-  }, 90_000);
+    expect(existsSync(join(dataDir, 'pgdata.unfinished'))).toBe(false);
+  }
 });
 
 describe('SIGTERM', () => {

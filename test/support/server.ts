@@ -78,7 +78,7 @@ export async function startServer(env: Record<string, string>, options: { waitFo
   return server;
 }
 
-async function waitForReady(server: ServerProcess, timeoutMs = 45_000): Promise<void> {
+async function waitForReady(server: ServerProcess, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exitCode: number | undefined;
   void server.exited.then((code) => (exitCode = code));

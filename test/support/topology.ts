@@ -31,7 +31,7 @@ export function bootFor(kind: DatabaseKind, env: Record<string, string> = {}): B
       ...(booted.database ? { DATABASE_URL: booted.database.url } : {}),
       ...env,
     });
-  }, 90_000);
+  }, 150_000);
   afterAll(async () => {
     await booted.server?.stop();
     await booted.database?.drop();

@@ -25,7 +25,7 @@ export class DatabaseEndpoint implements OnApplicationShutdown {
     }
     const startedAt = Date.now();
     const embedded = await EmbeddedPostgres.open(database.dataDir);
-    new Logger('Database').log({ dataDir: database.dataDir, ms: Date.now() - startedAt }, 'Embedded database open');
+    new Logger('Database').log({ dataDir: database.dataDir, created: embedded.created ?? null, ms: Date.now() - startedAt }, 'Embedded database open');
     // PGlite serves one connection at a time: a larger pool would only queue inside the socket server, and
     // an idle timeout would make the pool reconnect while the server may still count the old connection.
     return new DatabaseEndpoint(

@@ -22,6 +22,8 @@ export class EmbeddedPostgres {
     private readonly worker: Worker,
     /** Folder holding the socket; `pg` connects with `host` = this folder and port 5432. */
     readonly socketDir: string,
+    /** How this start made the database, when it had to: from the build's template or by initdb. */
+    readonly created: 'template' | 'initdb' | undefined,
     private readonly releaseLock: () => void,
     private readonly ownSocketDir: boolean,
   ) {}
@@ -34,14 +36,15 @@ export class EmbeddedPostgres {
     const worker = new Worker(join(__dirname, 'pglite.worker.js'), {
       workerData: { pgdata: join(dataDir, 'pgdata'), socketPath: join(socketDir, SOCKET_FILE) },
     });
+    let ready: ReadyMessage;
     try {
-      await untilReady(worker, dataDir);
+      ready = await untilReady(worker, dataDir);
     } catch (error) {
       await worker.terminate();
       releaseLock();
       throw error;
     }
-    const embedded = new EmbeddedPostgres(worker, socketDir, releaseLock, !inDataDir);
+    const embedded = new EmbeddedPostgres(worker, socketDir, ready.created, releaseLock, !inDataDir);
     embedded.watch();
     return embedded;
   }
@@ -72,16 +75,22 @@ export class EmbeddedPostgres {
   }
 }
 
+interface ReadyMessage {
+  type: string;
+  message?: string;
+  created?: 'template' | 'initdb';
+}
+
 /** Resolves on the worker's `ready`, rejects on `failed` or an early exit; removes only its own listeners. */
-function untilReady(worker: Worker, dataDir: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const settle = (error?: Error) => {
+function untilReady(worker: Worker, dataDir: string): Promise<ReadyMessage> {
+  return new Promise<ReadyMessage>((resolve, reject) => {
+    const settle = (error?: Error, ready?: ReadyMessage) => {
       worker.off('message', onMessage).off('error', settle).off('exit', onExit);
       if (error) reject(error);
-      else resolve();
+      else resolve(ready!);
     };
-    const onMessage = (message: { type: string; message?: string }) =>
-      settle(message.type === 'ready' ? undefined : new Error(`the embedded database in ${dataDir} did not open: ${message.message}`));
+    const onMessage = (message: ReadyMessage) =>
+      message.type === 'ready' ? settle(undefined, message) : settle(new Error(`the embedded database in ${dataDir} did not open: ${message.message}`));
     const onExit = (code: number) => settle(new Error(`the embedded database thread exited with code ${code}`));
     worker.on('message', onMessage).on('error', settle).on('exit', onExit);
   });
