@@ -142,12 +142,16 @@ describe.each(DATABASE_KINDS)('billing on the %s database, one process', (kind) 
     const send = (body: Record<string, unknown>, headers?: Record<string, string>) =>
       call(url('/sessions/phone/messages'), { method: 'POST', key: tenant.key, body: { to: FRIEND, ...body }, headers });
 
-    it('the daily quota stops sends exactly at the limit: a 400 costs nothing, the 4th send is 429 quota_exceeded until UTC midnight, a replay costs nothing', async () => {
+    it('the daily quota stops sends exactly at the limit: a 400 costs nothing, the 4th send is 429 quota_exceeded until UTC midnight, a replay costs nothing, also one racing the first', async () => {
       expect((await send({ kind: 'text' })).status).toBe(400);
+      // Eight at once with one new key: one message, one unit, however many of them took one before losing the race.
+      const raced = await Promise.all(Array.from({ length: 8 }, () => send({ kind: 'text', text: 'raced' }, { 'Idempotency-Key': `race-${kind}` })));
+      expect(new Set(raced.map((answer) => `${answer.status} ${answer.body.id}`)).size).toBe(1);
+      expect(raced[0]!.status).toBe(202);
       const first = await send({ kind: 'text', text: 'one' }, { 'Idempotency-Key': `quota-${kind}` });
       expect(first.status).toBe(202);
       const rest = await Promise.all(['two', 'three', 'four', 'five', 'six'].map((text) => send({ kind: 'text', text })));
-      expect(rest.map((answer) => answer.status).sort()).toEqual([202, 202, 429, 429, 429]);
+      expect(rest.map((answer) => answer.status).sort()).toEqual([202, 429, 429, 429, 429]);
       for (const answer of rest.filter((a) => a.status === 429)) {
         expect(answer.body).toMatchObject({ error: { code: 'quota_exceeded', details: { limit: 'messagesPerDay', value: 3 } } });
         expect(answer.headers.get('ratelimit-limit')).toBe('3');
@@ -156,8 +160,10 @@ describe.each(DATABASE_KINDS)('billing on the %s database, one process', (kind) 
       }
       const replay = await send({ kind: 'text', text: 'one' }, { 'Idempotency-Key': `quota-${kind}` });
       expect({ status: replay.status, id: replay.body.id }).toEqual({ status: 202, id: first.body.id });
-      await until('3 messages at the recipient', () => sim.messagesTo(FRIEND).filter((m) => ['one', 'two', 'three', 'four', 'five', 'six'].includes(m.text ?? '')).length === 3 || undefined);
+      const texts = ['raced', 'one', 'two', 'three', 'four', 'five', 'six'];
+      await until('3 messages at the recipient', () => sim.messagesTo(FRIEND).filter((m) => texts.includes(m.text ?? '')).length === 3 || undefined);
       expect(sim.messagesTo(FRIEND).filter((m) => m.text === 'one')).toHaveLength(1);
+      expect(sim.messagesTo(FRIEND).filter((m) => m.text === 'raced')).toHaveLength(1);
     });
 
     it('usage: messages sent and received as stored, per UTC day; the tenant reads its own, another tenant gets 404, bad dates a 400 naming the field', async () => {

@@ -1,5 +1,6 @@
 export { BillingModule } from './billing.module';
 export { Quotas } from './quotas.service';
+export type { TakenMessage } from './quotas.service';
 export type { Limits } from './plan-limits';
 export type { LimitState } from './limit-headers';
 export { countMessageUsage } from './usage-rows';

@@ -7,6 +7,16 @@ import { BillingMetrics, type LimitKind } from './billing.metrics';
 import { msToNextUtcMidnight, quotaWindowMs, utcDay, type LimitState } from './limit-headers';
 import { PlanLimits, type Limits } from './plan-limits';
 
+/** What `takeMessage` counted, and how to uncount it when the message is not stored after all. */
+export interface TakenMessage {
+  /** Where the tenant stands, or null when its plan has no daily message quota. */
+  state: LimitState | null;
+  /** Gives the unit back to the day it was taken from. A Redis outage is logged, never thrown: the unit stays spent. */
+  giveBack(): Promise<void>;
+}
+
+const NOTHING_TAKEN: TakenMessage = { state: null, giveBack: async () => undefined };
+
 /** At most one "limiter unavailable" log line per kind in this long. */
 const OUTAGE_LOG_EVERY_MS = 10_000;
 
@@ -57,24 +67,35 @@ export class Quotas {
   }
 
   /**
-   * Counts one message (or `cost`) of the tenant against its plan's messages per UTC day. API sends call
-   * it after validation and before the message is stored; campaign sends call it per recipient.
+   * Counts one message of the tenant against its plan's messages per UTC day. API sends call it after
+   * validation, as the message is stored; campaign sends call it per recipient. A caller that then
+   * stores no message (its write failed, a campaign step queued nothing) gives the unit back.
    * @throws QuotaExceededError over the quota, QuotaUnavailableError when Redis cannot be asked
    */
-  async takeMessage(tenantId: string, cost = 1): Promise<LimitState | null> {
+  async takeMessage(tenantId: string): Promise<TakenMessage> {
     const limit = (await this.limits.of(tenantId)).messagesPerDay;
-    if (limit === null) return null;
+    if (limit === null) return NOTHING_TAKEN;
     const now = Date.now();
+    const key = `quota:${tenantId}:${utcDay(now)}`;
     try {
-      const taken = await this.counters.take(`quota:${tenantId}:${utcDay(now)}`, limit, quotaWindowMs(now), cost);
+      const taken = await this.counters.take(key, limit, quotaWindowMs(now));
       const state = { limit, remaining: taken.remaining, resetMs: msToNextUtcMidnight(now) };
-      if (taken.allowed) return state;
+      if (taken.allowed) return { state, giveBack: () => this.giveBackMessage(tenantId, key) };
       this.metrics.limited.inc({ kind: 'messages' });
       throw new QuotaExceededError(state);
     } catch (error) {
       if (!(error instanceof SyncUnavailableError)) throw error;
       this.outage('messages', 'refused', tenantId, error);
       throw new QuotaUnavailableError();
+    }
+  }
+
+  private async giveBackMessage(tenantId: string, key: string): Promise<void> {
+    try {
+      await this.counters.giveBack(key);
+    } catch (error) {
+      if (!(error instanceof SyncUnavailableError)) throw error;
+      this.logger.warn({ err: error.cause ?? error, tenantId }, 'a message quota unit for a message not stored could not be given back: Redis is unavailable');
     }
   }
 

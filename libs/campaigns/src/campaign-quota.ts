@@ -1,8 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { QuotaExceededError, QuotaUnavailableError, Quotas } from '@wafleet/billing';
+import { QuotaExceededError, QuotaUnavailableError, Quotas, type TakenMessage } from '@wafleet/billing';
 
-/** What the quota says to one more campaign message: go, the tenant's quota is used up, or it cannot tell now. */
-export type QuotaAnswer = 'allowed' | 'exceeded' | 'unavailable';
+/**
+ * What the quota says to one more campaign message: go (with the unit to give back if none is queued),
+ * the tenant's quota is used up, or it cannot tell now.
+ */
+export type QuotaAnswer = { outcome: 'allowed'; taken: TakenMessage } | { outcome: 'exceeded' } | { outcome: 'unavailable' };
 
 /**
  * The tenant's daily message quota (libs/billing), asked before each campaign message is queued, so API
@@ -15,11 +18,10 @@ export class CampaignQuota {
 
   async takeMessage(tenantId: string): Promise<QuotaAnswer> {
     try {
-      await this.quotas.takeMessage(tenantId);
-      return 'allowed';
+      return { outcome: 'allowed', taken: await this.quotas.takeMessage(tenantId) };
     } catch (error) {
-      if (error instanceof QuotaExceededError) return 'exceeded';
-      if (error instanceof QuotaUnavailableError) return 'unavailable';
+      if (error instanceof QuotaExceededError) return { outcome: 'exceeded' };
+      if (error instanceof QuotaUnavailableError) return { outcome: 'unavailable' };
       throw error;
     }
   }

@@ -194,16 +194,22 @@ export class CampaignRunner implements OnApplicationBootstrap, BeforeApplication
         continue;
       }
       const quota = await this.quota.takeMessage(state.tenantId);
-      if (quota === 'exceeded') {
+      if (quota.outcome === 'exceeded') {
         const stopped = await this.campaignLog.change(null, campaignId, ['running'], { status: 'stopped', reason: 'quota_exceeded', finished: true }, 'campaign.failed');
         if (stopped) this.announce(campaignId, running.sessionId);
         return;
       }
-      if (quota === 'unavailable') {
+      if (quota.outcome === 'unavailable') {
         await sleep(QUOTA_RETRY_MS);
         continue;
       }
-      const enqueued = await this.sends.enqueueNext(running, campaignId);
+      // The unit is for the message queued now; without one (busy, done, stopped, or an error) it goes back.
+      const { taken } = quota;
+      const enqueued = await this.sends.enqueueNext(running, campaignId).catch(async (error: unknown) => {
+        await taken.giveBack();
+        throw error;
+      });
+      if (enqueued.outcome !== 'queued') await taken.giveBack();
       if (enqueued.outcome === 'stale' || enqueued.outcome === 'not_running') return;
       if (enqueued.outcome === 'queued') {
         this.dispatcher.kick(running.sessionId);

@@ -46,11 +46,17 @@ export class MessageStore {
   /**
    * Writes a pending outgoing message (and its media bytes). With an idempotency key already used in the
    * last 24 hours nothing is written.
+   * @param admit runs for a message that is new, before it is committed (where there is a transaction:
+   *   with a key or media), so that its throw writes nothing. With a key, a request racing this one with
+   *   the same key waits at the insert until this one commits or rolls back, so only one is admitted.
    * @returns the row written, or undefined
    */
-  async insertOutgoing(message: NewOutgoing): Promise<MessageRow | undefined> {
+  async insertOutgoing(message: NewOutgoing, admit: () => Promise<void> = async () => undefined): Promise<MessageRow | undefined> {
     // The common case, no key and no media, needs no transaction: it shares a statement with the sends beside it.
-    if (!message.idempotencyKey && !message.upload) return this.plain.write(message);
+    if (!message.idempotencyKey && !message.upload) {
+      await admit();
+      return this.plain.write(message);
+    }
     return this.dataSource.transaction(async (manager) => {
       if (message.idempotencyKey) {
         // A key older than the window is free again.
@@ -60,7 +66,9 @@ export class MessageStore {
         );
       }
       const [row] = await insertOutgoingRow(manager, message);
-      if (row && message.upload) await manager.query(`INSERT INTO message_uploads (message_id, data) VALUES ($1, $2)`, [message.id, message.upload]);
+      if (!row) return undefined;
+      if (message.upload) await manager.query(`INSERT INTO message_uploads (message_id, data) VALUES ($1, $2)`, [message.id, message.upload]);
+      await admit();
       return row;
     });
   }

@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
-import { Quotas } from '@wafleet/billing';
+import { Quotas, type TakenMessage } from '@wafleet/billing';
 import { AppConfig } from '@wafleet/config';
 import { ValidationFailedError, type Page } from '@wafleet/core';
 import { downloadMedia, newMessageId, type DownloadedMedia, type PresenceState } from '@wafleet/engines';
@@ -83,10 +83,8 @@ export class MessagesService implements OnModuleInit {
       ? await resolveMedia(dto.kind, dto.media!, { maxBytes: this.config.messages.mediaMaxBytes, allowPrivate: this.config.messages.mediaUrlAllowPrivate })
       : undefined;
     const { body, content } = await toStoredContent(dto, media, this.lookup(session.id));
-    // After validation (a 400 costs nothing) and before the message is stored; a replay above costs nothing either.
-    await this.quotas.takeMessage(tenantId);
     const id = newOutgoingId();
-    const written = await this.insertOutgoing(sessionRef, {
+    const written = await this.insertOutgoing(tenantId, sessionRef, {
       id,
       tenantId,
       sessionId: session.id,
@@ -107,11 +105,21 @@ export class MessagesService implements OnModuleInit {
     return answer;
   }
 
-  /** The session read a moment ago may have been deleted since: that send is for no session, not a 500. */
-  private async insertOutgoing(sessionRef: string, message: NewOutgoing): Promise<MessageRow | undefined> {
+  /**
+   * Stores the message and takes its unit of the daily quota: after validation (a 400 costs nothing),
+   * only for a message that is new (a replay, also one racing the first request, costs nothing), and
+   * before it is committed where the write has a transaction, so a send over the quota stores nothing.
+   * A unit taken for a message whose write then failed is given back. The session read a moment ago may
+   * have been deleted since: that send is for no session, not a 500.
+   */
+  private async insertOutgoing(tenantId: string, sessionRef: string, message: NewOutgoing): Promise<MessageRow | undefined> {
+    let taken: TakenMessage | undefined;
     try {
-      return await this.store.insertOutgoing(message);
+      return await this.store.insertOutgoing(message, async () => {
+        taken = await this.quotas.takeMessage(tenantId);
+      });
     } catch (error) {
+      await taken?.giveBack();
       if (error instanceof QueryFailedError && (error.driverError as { code?: string }).code === FOREIGN_KEY_VIOLATION) throw new SessionNotFoundError(sessionRef);
       throw error;
     }

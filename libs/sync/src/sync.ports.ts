@@ -53,6 +53,12 @@ export abstract class Counters {
   abstract incr(key: string, by: number, windowMs: number): Promise<number>;
   /** Counts one more (or `cost`) only if that stays within `limit` in the window. */
   abstract take(key: string, limit: number, windowMs: number, cost?: number): Promise<TakeResult>;
+  /**
+   * Uncounts `cost` that a `take` counted, for what turned out not to happen: from the window open now,
+   * never below zero, without moving its end. A caller whose windows are periods in the key (the daily
+   * quota's `quota:<tenant>:<day>`) gives back to the very window it took from.
+   */
+  abstract giveBack(key: string, cost?: number): Promise<void>;
 }
 
 /** A shared cache of JSON values: what one replica sets or deletes, every replica sees. */

@@ -102,6 +102,23 @@ export function primitivesContract(name: string, peers: () => Peers): void {
         await Promise.all([a.counters.incr(total, 2, 10_000), b.counters.incr(total, 3, 10_000)]);
         expect(await a.counters.incr(total, 0, 10_000)).toBe(5);
       });
+
+      it('giveBack() uncounts what a take counted, on any instance, never below zero, keeping the window', async () => {
+        const { a, b } = peers();
+        const counter = key('give-back');
+        expect((await a.counters.take(counter, 2, 10_000)).allowed).toBe(true);
+        expect((await b.counters.take(counter, 2, 10_000)).remaining).toBe(0);
+        await b.counters.giveBack(counter);
+        const again = await a.counters.take(counter, 2, 10_000);
+        expect(again).toMatchObject({ allowed: true, remaining: 0 });
+        await Promise.all([a.counters.giveBack(counter, 2), b.counters.giveBack(counter, 2)]);
+        expect(await a.counters.incr(counter, 0, 10_000)).toBe(0);
+        // The window that was open goes on: its end did not move.
+        expect((await b.counters.take(counter, 2, 10_000)).resetMs).toBeLessThanOrEqual(again.resetMs);
+        const untouched = key('never-counted');
+        await a.counters.giveBack(untouched);
+        expect(await a.counters.incr(untouched, 0, 10_000)).toBe(0);
+      });
     });
 
     describe('Cache', () => {

@@ -24,6 +24,12 @@ export class MemoryCounters extends Counters {
     return { allowed, remaining: Math.max(0, limit - window.value), resetMs: window.resetAt - Date.now() };
   }
 
+  async giveBack(key: string, cost = 1): Promise<void> {
+    wholeNumber('cost', cost, 1);
+    const window = this.windows.get(key);
+    if (window && window.resetAt > Date.now()) window.value = Math.max(0, window.value - cost);
+  }
+
   private window(key: string, windowMs: number) {
     const now = Date.now();
     let window = this.windows.get(key);

@@ -27,4 +27,9 @@ export class RedisCounters extends Counters {
     )) as [number, number, number];
     return { allowed: allowed === 1, remaining: Math.max(0, remaining), resetMs };
   }
+
+  async giveBack(key: string, cost = 1): Promise<void> {
+    wholeNumber('cost', cost, 1);
+    await this.redis.run('counters', 'giveBack', () => this.redis.script(SCRIPTS.GIVE_BACK, [this.redis.key(`counter:${key}`)], [cost]));
+  }
 }

@@ -26,6 +26,12 @@ local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 and current > 0 then redis.call('PEXPIRE', KEYS[1], window); ttl = window end
 if ttl < 0 then ttl = window end
 return {allowed, limit - current, ttl}`,
+  /** Uncounts up to `cost` from a window that still exists; DECRBY keeps the window's expiry. */
+  GIVE_BACK: `
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local back = math.min(current, tonumber(ARGV[1]))
+if back > 0 then redis.call('DECRBY', KEYS[1], back) end
+return back`,
   /** Records the heartbeat in a sorted set scored by Redis's own clock, never a replica's. */
   BEAT: `
 local t = redis.call('TIME')
