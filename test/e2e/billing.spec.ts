@@ -144,7 +144,7 @@ describe.each(DATABASE_KINDS)('billing on the %s database, one process', (kind) 
 
     it('the daily quota stops sends exactly at the limit: a 400 costs nothing, the 4th send is 429 quota_exceeded until UTC midnight, a replay costs nothing, also one racing the first', async () => {
       expect((await send({ kind: 'text' })).status).toBe(400);
-      // Eight at once with one new key: one message, one unit, however many of them took one before losing the race.
+      // Eight at once with one new key: one message and one unit; the others wait for the first and answer as its replays.
       const raced = await Promise.all(Array.from({ length: 8 }, () => send({ kind: 'text', text: 'raced' }, { 'Idempotency-Key': `race-${kind}` })));
       expect(new Set(raced.map((answer) => `${answer.status} ${answer.body.id}`)).size).toBe(1);
       expect(raced[0]!.status).toBe(202);
