@@ -93,6 +93,62 @@ describe('the session event log on PostgreSQL', () => {
     expect(await stored(sessionId)).toEqual([1, 2, 3]);
   });
 
+  it('makes a change with its event in one statement: side by side with transactions without a gap, and neither when nothing changed or the epoch moved on', async () => {
+    await database.query(`CREATE TABLE IF NOT EXISTS event_log_changes (session_id uuid PRIMARY KEY, n int NOT NULL)`);
+    await database.query(`CREATE TABLE IF NOT EXISTS event_log_hooked (event_id uuid PRIMARY KEY)`);
+    const written: number[] = [];
+    const unhook = log.onAppended({ sql: `INSERT INTO event_log_hooked (event_id) SELECT id FROM appended RETURNING 1`, written: (_event, rows) => written.push(rows) });
+    try {
+      const sessionId = await createSession();
+      const first = (await leases.of('replica-a').claim(sessionId))!;
+      await database.query(`INSERT INTO event_log_changes (session_id, n) VALUES ($1, 0)`, [sessionId]);
+      const bump = (epoch: string, below: number) =>
+        log.appendChange<'session.qr', { n: number }>(sessionId, epoch, 'session.qr', {
+          sql: `UPDATE event_log_changes c SET n = c.n + 1 FROM fence WHERE c.session_id = fence.id AND c.n < $1 RETURNING c.n`,
+          data: `jsonb_build_object('qr', 'n=' || change.n)`,
+          params: [below],
+        });
+      const countOf = async () => (await database.query<{ n: number }>(`SELECT n FROM event_log_changes WHERE session_id = $1`, [sessionId]))[0]!.n;
+
+      // Changes and transactions that append, side by side on the same session row.
+      const changes = Array.from({ length: 30 }, () => bump(first, 1000));
+      const appends = Array.from({ length: 30 }, (_, i) =>
+        log.transact(async (manager, append) => {
+          await manager.query('SELECT pg_sleep(0.002)');
+          return append({ sessionId, epoch: first, type: 'session.qr', data: { qr: `tx-${i}` } });
+        }),
+      );
+      const made = await Promise.all(changes);
+      await Promise.all(appends);
+      expect(await stored(sessionId)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+      expect(await countOf()).toBe(30);
+      expect(made.map((result) => result!.changed.n).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+      for (const result of made) expect(result!.event.data).toEqual({ qr: `n=${result!.changed.n}` });
+      expect(published.filter((e) => e.sessionId === sessionId)).toHaveLength(60);
+      // The hook wrote one row with each event, in its statement, and was told so.
+      expect(written.slice(-60)).toEqual(Array.from({ length: 60 }, () => 1));
+      expect((await database.query<{ n: number }>(`SELECT count(*)::int AS n FROM event_log_hooked h JOIN session_events e ON e.id = h.event_id WHERE e.session_id = $1`, [sessionId]))[0]!.n).toBe(60);
+
+      // A change that matches nothing appends nothing and takes no number.
+      expect(await bump(first, 0)).toBeNull();
+
+      // Another owner takes the session: the old epoch changes nothing.
+      await dataSource.query(`UPDATE sessions SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [sessionId]);
+      const second = (await leases.of('replica-b').claim(sessionId))!;
+      const before = published.length;
+      expect(await bump(first, 1000)).toBeNull();
+      expect(await countOf()).toBe(30);
+      expect(published.length).toBe(before);
+
+      const resumed = await bump(second, 1000);
+      expect(resumed?.event).toMatchObject({ seq: 61, type: 'session.qr', data: { qr: 'n=31' } });
+      expect(published.at(-1)).toEqual(resumed?.event);
+      expect(await stored(sessionId)).toEqual(Array.from({ length: 61 }, (_, i) => i + 1));
+    } finally {
+      unhook();
+    }
+  });
+
   it('replays in order after a seq, in pages, and only for the session tenant', async () => {
     const sessionId = await createSession();
     const epoch = (await leases.of('replica-a').claim(sessionId))!;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '@wafleet/config';
 import { EventLog, SessionEvents, type SessionEventType } from '@wafleet/sessions';
-import { WebhookOutbox, type DeliveryOutcome } from '@wafleet/webhooks';
+import { ENQUEUE_DELIVERIES_SQL, WebhookOutbox, type DeliveryOutcome } from '@wafleet/webhooks';
 import { migratedDatabase, type TestDatabase } from '../support/postgres';
 
 /**
@@ -26,7 +26,7 @@ describe('the webhook outbox on PostgreSQL', () => {
     dataSource = await new DataSource({ type: 'postgres', url: database.url, poolSize: 12 }).initialize();
     log = new EventLog(dataSource, new SessionEvents());
     outbox = outboxOf('replica-a');
-    log.onAppended(async (manager, event) => void (await outbox.enqueue(manager, event)));
+    log.onAppended({ sql: ENQUEUE_DELIVERIES_SQL });
   });
 
   afterAll(async () => {

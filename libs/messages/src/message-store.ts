@@ -215,20 +215,16 @@ export class MessageStore {
    */
   async applyStatus(running: RunningEngine, update: MessageStatusUpdate): Promise<{ id: string; status: MessageView['status'] } | null> {
     const error = update.status === 'failed' ? { code: 'not_delivered', message: `WhatsApp refused the message${update.error ? ` (${update.error})` : ''}` } : null;
-    return this.inLog(async (manager, append) => {
-      const [row]: { id: string; wa_id: string; chat: string }[] = await manager.query(
-        `WITH updated AS (
-           UPDATE messages SET status = $4, error = COALESCE($5::jsonb, error), updated_at = now()
-           WHERE session_id = $1 AND wa_id = $2 AND chat = $3 AND from_me AND ${RANK_SQL} < $6
-           RETURNING id, wa_id, chat)
-         SELECT * FROM updated`,
-        [running.sessionId, update.id, update.chat, update.status, error ? JSON.stringify(error) : null, rankOf(update.status)],
-      );
-      if (!row) return null;
-      const data = { id: row.id, waId: row.wa_id, chat: row.chat, status: update.status, ...(error ? { error } : {}) };
-      await append({ sessionId: running.sessionId, epoch: running.epoch, type: 'message.status', data });
-      return { id: row.id, status: update.status };
+    // One statement, no transaction: receipts are most of what an owner writes (two or three per message sent).
+    const applied = await this.log.appendChange<'message.status', { id: string }>(running.sessionId, running.epoch, 'message.status', {
+      sql: `UPDATE messages SET status = $3, error = COALESCE($4::jsonb, error), updated_at = now() FROM fence
+            WHERE session_id = fence.id AND wa_id = $1 AND chat = $2 AND from_me AND ${RANK_SQL} < $5
+            RETURNING messages.id, wa_id, chat`,
+      data: `jsonb_build_object('id', change.id, 'waId', change.wa_id, 'chat', change.chat, 'status', $3::text)
+             || CASE WHEN $4::jsonb IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('error', $4::jsonb) END`,
+      params: [update.id, update.chat, update.status, error ? JSON.stringify(error) : null, rankOf(update.status)],
     });
+    return applied && { id: applied.changed.id, status: update.status };
   }
 
   /**

@@ -3,7 +3,7 @@ export { SessionsService } from './sessions.service';
 export type { SessionView } from './session.view';
 export { SESSION_EVENT_TYPES, SessionEvents } from './session-events';
 export { EventLog } from './event-log';
-export type { Append, AppendHook, EventToAppend } from './event-log';
+export type { Append, AppendHook, EventChange, EventToAppend } from './event-log';
 export type { SessionEvent, SessionEventData, SessionEventType } from './session-events';
 export { Session } from './session.entity';
 export type { DesiredState, SessionMe, SessionStatus } from './session.entity';

@@ -1,5 +1,5 @@
 export { WebhooksModule } from './webhooks.module';
-export { WebhookOutbox, bodyText } from './webhook-outbox';
+export { ENQUEUE_DELIVERIES_SQL, WebhookOutbox, bodyText } from './webhook-outbox';
 export type { ClaimedDelivery, DeliveryOutcome, WebhookBody } from './webhook-outbox';
 export { signatureHeaders, webhookIdOf, newSecret } from './webhook-secret';
 export { decide, parseRetryAfter } from './retry-policy';

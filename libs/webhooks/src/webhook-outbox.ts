@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfig } from '@wafleet/config';
-import type { SessionEvent } from '@wafleet/sessions';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 
 /** The body a delivery sends, fixed when it is enqueued (docs/webhooks.md). */
 export interface WebhookBody {
@@ -46,8 +45,27 @@ interface ClaimedRow {
 }
 
 /**
- * The transactional outbox of webhook deliveries, in raw SQL because it is the hot path: one INSERT …
- * SELECT per event, one UPDATE per claimed batch, one UPDATE per batch of outcomes. A claim is a lease
+ * The part of every event log append that enqueues the event's deliveries (an AppendHook): one per
+ * enabled subscription of the tenant that wants this event type and session, with the body fixed now
+ * (WebhookBody; `timestamp` is `occurredAt` as the API shows it, UTC to the millisecond). A tenant
+ * without subscriptions costs one index probe.
+ */
+export const ENQUEUE_DELIVERIES_SQL = `
+  INSERT INTO webhook_deliveries (id, subscription_id, tenant_id, session_id, event_id, event_type, seq, payload)
+  SELECT gen_random_uuid(), s.id, s.tenant_id, appended.session_id, appended.id, appended.type, appended.seq,
+    jsonb_build_object(
+      'type', appended.type,
+      'timestamp', to_char(appended.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+      'data', jsonb_build_object('eventId', appended.id, 'sessionId', appended.session_id, 'seq', appended.seq,
+        'tenantId', appended.tenant_id, 'payload', appended.data))
+  FROM appended JOIN webhook_subscriptions s ON s.tenant_id = appended.tenant_id
+  WHERE s.enabled AND (appended.type = ANY (s.events) OR '*' = ANY (s.events))
+    AND (s.session_ids IS NULL OR appended.session_id = ANY (s.session_ids))
+  RETURNING 1`;
+
+/**
+ * The transactional outbox of webhook deliveries, in raw SQL because it is the hot path: enqueued in
+ * each event's own statement (ENQUEUE_DELIVERIES_SQL), one UPDATE per claimed batch, one UPDATE per batch of outcomes. A claim is a lease
  * (WEBHOOK_TIMEOUT_MS + 15 s) taken with `FOR UPDATE SKIP LOCKED`, so concurrent claimers on any number
  * of replicas never get the same row, and a dead claimer's rows come back when their lease ends.
  * Outcomes are written only while the row is still this instance's claim at the same attempt.
@@ -63,30 +81,6 @@ export class WebhookOutbox {
   ) {
     this.leaseMs = config.webhooks.timeoutMs + 15_000;
     this.instanceId = config.instanceId;
-  }
-
-  /**
-   * In the event's own transaction: one delivery per enabled subscription of the tenant that wants this
-   * event type and session. A tenant without subscriptions costs one index probe.
-   * @returns how many deliveries were enqueued
-   */
-  async enqueue(manager: EntityManager, event: SessionEvent): Promise<number> {
-    const body: WebhookBody = {
-      type: event.type,
-      timestamp: event.occurredAt,
-      data: { eventId: event.id, sessionId: event.sessionId, seq: event.seq, tenantId: event.tenantId, payload: event.data },
-    };
-    const [row]: { added: number }[] = await manager.query(
-      `WITH added AS (
-         INSERT INTO webhook_deliveries (id, subscription_id, tenant_id, session_id, event_id, event_type, seq, payload)
-         SELECT gen_random_uuid(), s.id, s.tenant_id, $2, $3, $4, $5, $6::jsonb FROM webhook_subscriptions s
-         WHERE s.tenant_id = $1 AND s.enabled AND ($4 = ANY (s.events) OR '*' = ANY (s.events))
-           AND (s.session_ids IS NULL OR $2::uuid = ANY (s.session_ids))
-         RETURNING 1)
-       SELECT count(*)::int AS added FROM added`,
-      [event.tenantId, event.sessionId, event.id, event.type, event.seq, JSON.stringify(body)],
-    );
-    return row?.added ?? 0;
   }
 
   /**

@@ -4,7 +4,7 @@ import { EventLog, SessionEvents } from '@wafleet/sessions';
 import { PubSub } from '@wafleet/sync';
 import { performance } from 'node:perf_hooks';
 import { decide, type AttemptResult } from './retry-policy';
-import { bodyText, WebhookOutbox, type ClaimedDelivery } from './webhook-outbox';
+import { bodyText, ENQUEUE_DELIVERIES_SQL, WebhookOutbox, type ClaimedDelivery } from './webhook-outbox';
 import { OutcomeWriter, type PendingOutcome } from './webhook-outcomes';
 import { signatureHeaders, webhookIdOf } from './webhook-secret';
 import { WebhookSender } from './webhook-sender';
@@ -75,10 +75,13 @@ export class WebhookWorker implements OnModuleInit, OnApplicationBootstrap, Befo
     this.metrics.observeQueue(() => this.outbox.queueStats());
     // Stays registered through shutdown: sessions stopping then still append events, whose deliveries
     // must be written with them (the next boot, or another replica, sends them).
-    this.log.onAppended(async (manager, event) => {
-      if ((await this.outbox.enqueue(manager, event)) === 0) return;
-      if (this.enqueuedEvents.size >= MAX_REMEMBERED) this.enqueuedEvents.clear();
-      this.enqueuedEvents.add(event.id);
+    this.log.onAppended({
+      sql: ENQUEUE_DELIVERIES_SQL,
+      written: (event, deliveries) => {
+        if (deliveries === 0) return;
+        if (this.enqueuedEvents.size >= MAX_REMEMBERED) this.enqueuedEvents.clear();
+        this.enqueuedEvents.add(event.id);
+      },
     });
     this.events.subscribe((event) => {
       if (this.enqueuedEvents.delete(event.id) && !this.stopped) this.announce();
