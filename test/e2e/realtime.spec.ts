@@ -144,6 +144,37 @@ describe.each(DATABASE_KINDS)('Socket.IO /events on the %s database', (kind) => 
     expect(intruder.events).toEqual([]);
   });
 
+  it('stops the sessions a client unsubscribes from, under a tenant subscription too, until it subscribes again', async () => {
+    const one = await createSession(tenant.key, 'leave-one');
+    const two = await createSession(tenant.key, 'leave-two');
+    const named = await connect(tenant.key);
+    const whole = await connect(tenant.key);
+    await named.subscribe({ sessions: [one, two] });
+    await whole.subscribe();
+    expect(await named.unsubscribe({ sessions: ['leave-one'] })).toEqual({ tenant: false, sessions: [{ id: one, name: 'leave-one' }] });
+    expect(await whole.unsubscribe({ sessions: [one] })).toEqual({ tenant: false, sessions: [{ id: one, name: 'leave-one' }] });
+    expect(await named.unsubscribe({ sessions: [two, 'nope'] })).toMatchObject({ error: { code: 'session_not_found', details: { sessions: ['nope'] } } });
+    expect(await named.unsubscribe({ sessions: 'leave-two' })).toMatchObject({ error: { code: 'validation_failed', details: [{ field: 'sessions' }] } });
+
+    await cycle(tenant.key, one);
+    await cycle(tenant.key, two);
+    await named.waitFor('two cycled', () => named.seqsOf(two).length === 4);
+    await whole.waitFor('two cycled', () => whole.seqsOf(two).length === 4);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(named.seqsOf(one)).toEqual([]);
+    expect(whole.seqsOf(one)).toEqual([]);
+
+    // Back again for the tenant subscriber, and everything off for the other.
+    expect(await whole.subscribe({ sessions: ['leave-one'] })).toEqual({ tenant: false, sessions: [{ id: one, name: 'leave-one' }] });
+    expect(await named.unsubscribe()).toEqual({ tenant: true, sessions: [] });
+    await cycle(tenant.key, one);
+    await cycle(tenant.key, two);
+    await whole.waitFor('both cycled again', () => whole.seqsOf(one).length === 4 && whole.seqsOf(two).length === 8);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(whole.seqsOf(one)).toEqual([5, 6, 7, 8]);
+    expect(named.events).toHaveLength(4);
+  });
+
   it('replays the log after a seq, then goes on live with no duplicate and no gap', async () => {
     const id = await createSession(tenant.key, 'replayed');
     await cycle(tenant.key, id);

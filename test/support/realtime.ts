@@ -18,6 +18,7 @@ export interface EventsClient {
   /** The seqs received for one session, in arrival order. */
   seqsOf(sessionId: string): number[];
   subscribe(payload?: unknown): Promise<any>;
+  unsubscribe(payload?: unknown): Promise<any>;
   /** Waits until `probe` holds over the events received, failing with what was received. */
   waitFor(what: string, probe: (events: EventEnvelope[]) => boolean, timeoutMs?: number): Promise<void>;
   close(): void;
@@ -45,6 +46,7 @@ export async function connectEvents(baseUrl: string, options: { apiKey?: string;
     events,
     seqsOf: (sessionId) => events.filter((event) => event.sessionId === sessionId).map((event) => event.seq),
     subscribe: (payload) => socket.timeout(10_000).emitWithAck('subscribe', payload),
+    unsubscribe: (payload) => socket.timeout(10_000).emitWithAck('unsubscribe', payload),
     async waitFor(what, probe, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       while (!probe(events)) {

@@ -9,7 +9,7 @@ import type { Namespace, Socket } from 'socket.io';
 import { RealtimeMetrics } from './realtime.metrics';
 import { SocketKeyInvalidError, SocketKeyMissingError, SocketTenantKeyRequiredError, SessionsNotFoundError } from './realtime.errors';
 import { SessionEventStream } from './session-event-stream';
-import { parseSubscribeRequest } from './subscription';
+import { parseSubscribeRequest, parseUnsubscribeRequest } from './subscription';
 
 /** What the server emits to clients: each envelope under the name `event`. */
 interface ServerToClient {
@@ -25,12 +25,14 @@ interface Caller {
   tenantId: string;
   keyId: string;
   stream: SessionEventStream;
+  /** Sessions unsubscribed while the socket is in its tenant's room: their events are not sent. */
+  left: Set<string>;
 }
 
 type EventsNamespace = Namespace<Record<string, never>, ServerToClient, BetweenReplicas, Caller>;
 type EventsSocket = Socket<Record<string, never>, ServerToClient, BetweenReplicas, Caller>;
 
-/** The answer to `subscribe`: what is now subscribed, or the error body. */
+/** The answer to `subscribe` (what it subscribed) and to `unsubscribe` (what it unsubscribed), or the error body. */
 export type SubscribeAck =
   | { tenant: boolean; sessions: Array<{ id: string; name: string; afterSeq?: number }> }
   | ErrorBody;
@@ -46,7 +48,8 @@ const MIN_KEY_SWEEP_MS = 1000;
 /**
  * Socket.IO namespace `/events` (notes/api-conventions.md "Events"). A client connects with a tenant key
  * (`auth: { apiKey }` or the `x-api-key` header), then `subscribe`s to sessions (rooms `session:<id>`)
- * or to its whole tenant (room `tenant:<id>`), optionally replaying each session's log after a seq.
+ * or to its whole tenant (room `tenant:<id>`), optionally replaying each session's log after a seq, and
+ * `unsubscribe`s from some or all of them.
  *
  * An event reaches subscribers after its transaction commits: the replica that produced it delivers it
  * to its own sockets in those rooms and, with Redis, hands it to the other replicas over the Socket.IO
@@ -101,32 +104,38 @@ export class EventsGateway implements OnGatewayInit<EventsNamespace>, OnGatewayC
   }
 
   @SubscribeMessage('subscribe')
-  async subscribe(@ConnectedSocket() socket: EventsSocket, @MessageBody() payload: unknown): Promise<SubscribeAck> {
+  subscribe(@ConnectedSocket() socket: EventsSocket, @MessageBody() payload: unknown): Promise<SubscribeAck> {
+    return this.answer('subscribe', () => this.subscribeTo(socket, payload));
+  }
+
+  @SubscribeMessage('unsubscribe')
+  unsubscribe(@ConnectedSocket() socket: EventsSocket, @MessageBody() payload: unknown): Promise<SubscribeAck> {
+    return this.answer('unsubscribe', () => this.unsubscribeFrom(socket, payload));
+  }
+
+  /** The ack of a request: its answer, or the error body of what it threw. */
+  private async answer(what: string, work: () => Promise<SubscribeAck>): Promise<SubscribeAck> {
     try {
-      return await this.subscribeTo(socket, payload);
+      return await work();
     } catch (error) {
       if (error instanceof DomainError) {
         return { error: { code: error.code, message: error.message, ...(error.details === undefined ? {} : { details: error.details }) } };
       }
       const errorId = randomUUID();
-      this.logger.error({ err: error, errorId }, 'subscribe failed');
+      this.logger.error({ err: error, errorId }, `${what} failed`);
       return { error: { code: 'internal_error', message: 'Internal error; quote this errorId when reporting it.', errorId } };
     }
   }
 
   private async subscribeTo(socket: EventsSocket, payload: unknown): Promise<SubscribeAck> {
     const request = parseSubscribeRequest(payload);
-    const { tenantId, stream } = socket.data;
+    const { tenantId, stream, left } = socket.data;
     const afterSeq = request.afterSeq ?? {};
-    const refs = [...new Set([...(request.sessions ?? []), ...Object.keys(afterSeq)])];
-    const found = await Promise.allSettled(refs.map((ref) => this.sessions.get(tenantId, ref)));
-    const missing = refs.filter((_, i) => found[i]!.status === 'rejected');
-    const failure = found.find((result): result is PromiseRejectedResult => result.status === 'rejected' && !(result.reason instanceof DomainError));
-    if (failure) throw failure.reason;
-    if (missing.length) throw new SessionsNotFoundError(missing);
-    const resolved = found.map((result, i) => ({ ref: refs[i]!, session: (result as PromiseFulfilledResult<{ id: string; name: string }>).value }));
+    const resolved = await this.resolve(tenantId, [...new Set([...(request.sessions ?? []), ...Object.keys(afterSeq)])]);
 
     const tenant = request.sessions === undefined;
+    if (tenant) left.clear();
+    for (const { session } of resolved) left.delete(session.id);
     const replays = resolved.filter(({ ref }) => afterSeq[ref] !== undefined);
     // Replays are queued in the same turn as the join, so no live event gets ahead of them, and read the
     // log only once the join is done, so whatever commits after that read arrives live.
@@ -138,6 +147,40 @@ export class EventsGateway implements OnGatewayInit<EventsNamespace>, OnGatewayC
       tenant,
       sessions: shown.map(({ ref, session }) => ({ id: session.id, name: session.name, ...(afterSeq[ref] === undefined ? {} : { afterSeq: afterSeq[ref] }) })),
     };
+  }
+
+  /**
+   * Without `sessions`, leaves the tenant's room and every session's; with them, those sessions' rooms,
+   * and, on a socket in its tenant's room, stops their events there too, until they are subscribed again.
+   */
+  private async unsubscribeFrom(socket: EventsSocket, payload: unknown): Promise<SubscribeAck> {
+    const request = parseUnsubscribeRequest(payload);
+    const { tenantId, stream, left } = socket.data;
+    if (request.sessions === undefined) {
+      const rooms = [...socket.rooms].filter((room) => room === tenantRoom(tenantId) || room.startsWith(sessionRoom('')));
+      await Promise.all(rooms.map((room) => socket.leave(room)));
+      left.clear();
+      stream.forget();
+      return { tenant: true, sessions: [] };
+    }
+    const resolved = await this.resolve(tenantId, request.sessions);
+    const inTenant = socket.rooms.has(tenantRoom(tenantId));
+    for (const { session } of resolved) {
+      await socket.leave(sessionRoom(session.id));
+      if (inTenant) left.add(session.id);
+      stream.forget(session.id);
+    }
+    return { tenant: false, sessions: resolved.map(({ session }) => ({ id: session.id, name: session.name })) };
+  }
+
+  /** The tenant's sessions by id or name; `session_not_found` naming every one that is not. */
+  private async resolve(tenantId: string, refs: string[]): Promise<Array<{ ref: string; session: { id: string; name: string } }>> {
+    const found = await Promise.allSettled(refs.map((ref) => this.sessions.get(tenantId, ref)));
+    const missing = refs.filter((_, i) => found[i]!.status === 'rejected');
+    const failure = found.find((result): result is PromiseRejectedResult => result.status === 'rejected' && !(result.reason instanceof DomainError));
+    if (failure) throw failure.reason;
+    if (missing.length) throw new SessionsNotFoundError(missing);
+    return found.map((result, i) => ({ ref: refs[i]!, session: (result as PromiseFulfilledResult<{ id: string; name: string }>).value }));
   }
 
   /** An event this replica produced (after commit): to its own subscribers, and to the other replicas'. */
@@ -152,7 +195,7 @@ export class EventsGateway implements OnGatewayInit<EventsNamespace>, OnGatewayC
     for (const id of ids) {
       const socket = this.nsp.sockets.get(id);
       // The tenant check is a second lock on the door: rooms are joined only for the caller's tenant.
-      if (socket?.data.tenantId === event.tenantId) void socket.data.stream.push(event);
+      if (socket?.data.tenantId === event.tenantId && !socket.data.left.has(event.sessionId)) void socket.data.stream.push(event);
     }
   }
 
@@ -172,7 +215,7 @@ export class EventsGateway implements OnGatewayInit<EventsNamespace>, OnGatewayC
       },
       (error, sessionId) => this.logger.warn({ err: error, sessionId, socketId: socket.id }, 'reading the event log for a subscriber failed'),
     );
-    socket.data = { tenantId: key.tenantId, keyId: key.keyId, stream };
+    socket.data = { tenantId: key.tenantId, keyId: key.keyId, stream, left: new Set() };
   }
 
   /** What the client's `connect_error` carries: the message, and `data: { code }`. */

@@ -72,4 +72,28 @@ describe('SessionEventStream', () => {
     await stream.replayFrom('b', 0);
     expect(seqs('b')).toEqual([1, 1, 2, 3, 4, 5]);
   });
+
+  it('sends nothing more of a forgotten session, not even what was queued, and starts afresh when it comes back', async () => {
+    const log = logOf(REPLAY_PAGE * 3);
+    const { stream, seqs } = streamOn(log.read);
+    await stream.push(event('a', 1));
+    const replaying = stream.replayFrom('b', 0);
+    void stream.push(event('a', 2));
+    stream.forget('a');
+    // b is forgotten in the middle of its replay, once its first page was sent.
+    while (seqs('b').length < REPLAY_PAGE) await new Promise((resolve) => setImmediate(resolve));
+    stream.forget('b');
+    await replaying;
+    await stream.settled();
+    expect(seqs('a')).toEqual([1]);
+    expect(seqs('b')).toEqual(Array.from({ length: REPLAY_PAGE }, (_, i) => i + 1));
+    expect(log.state.reads).toBeLessThanOrEqual(2);
+    // Subscribed again with no replay: live from the next event, with no gap filled behind it.
+    await stream.push(event('a', 9));
+    expect(seqs('a')).toEqual([1, 9]);
+    await stream.push(event('c', 1));
+    stream.forget();
+    await stream.push(event('c', 3));
+    expect(seqs('c')).toEqual([1, 3]);
+  });
 });

@@ -14,6 +14,8 @@ interface SessionCursor {
   last?: number;
   /** Work for this session runs one step at a time, in arrival order. */
   queue: Promise<void>;
+  /** Unsubscribed: what is still queued sends nothing. */
+  forgotten?: boolean;
 }
 
 /**
@@ -58,6 +60,19 @@ export class SessionEventStream {
     });
   }
 
+  /**
+   * Stops sending the session (its subscriber left it): what is queued for it sends nothing, and a later
+   * subscription starts afresh. Without `sessionId`, every session.
+   */
+  forget(sessionId?: string): void {
+    const ids = sessionId === undefined ? [...this.sessions.keys()] : [sessionId];
+    for (const id of ids) {
+      const cursor = this.sessions.get(id);
+      if (cursor) cursor.forgotten = true;
+      this.sessions.delete(id);
+    }
+  }
+
   /** Resolves once everything queued so far is sent. */
   async settled(): Promise<void> {
     await Promise.all([...this.sessions.values()].map((cursor) => cursor.queue));
@@ -73,7 +88,7 @@ export class SessionEventStream {
 
   /** Sends the log's events after the cursor up to `upTo`, page by page. */
   private async catchUp(sessionId: string, cursor: SessionCursor, upTo: number): Promise<void> {
-    for (;;) {
+    while (!cursor.forgotten) {
       const page = await this.readLog(sessionId, cursor.last ?? 0, REPLAY_PAGE);
       for (const event of page) {
         if (event.seq > upTo) return;
@@ -84,6 +99,7 @@ export class SessionEventStream {
   }
 
   private emit(cursor: SessionCursor, event: SessionEvent, source: EventSource): void {
+    if (cursor.forgotten) return;
     cursor.last = event.seq;
     this.send(event, source);
   }

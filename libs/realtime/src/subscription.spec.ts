@@ -1,9 +1,9 @@
 import { ValidationFailedError } from '@wafleet/core';
-import { parseSubscribeRequest } from './subscription';
+import { parseSubscribeRequest, parseUnsubscribeRequest } from './subscription';
 
-const fieldsOf = (payload: unknown): string[] => {
+const fieldsOf = (payload: unknown, parse: (payload: unknown) => unknown = parseSubscribeRequest): string[] => {
   try {
-    parseSubscribeRequest(payload);
+    parse(payload);
     return [];
   } catch (error) {
     if (!(error instanceof ValidationFailedError)) throw error;
@@ -29,5 +29,16 @@ describe('parseSubscribeRequest', () => {
     expect(fieldsOf({ afterSeq: [1] })).toEqual(['afterSeq']);
     expect(fieldsOf({ afterSeq: { sales: -1, support: '3', ok: 2, half: 1.5 } })).toEqual(['afterSeq.sales', 'afterSeq.support', 'afterSeq.half']);
     expect(fieldsOf({ session: ['sales'] })).toEqual(['session']);
+  });
+});
+
+describe('parseUnsubscribeRequest', () => {
+  it('takes nothing (everything) or sessions by id or name, and names each bad field', () => {
+    expect(parseUnsubscribeRequest(undefined)).toEqual({});
+    expect(parseUnsubscribeRequest({})).toEqual({});
+    expect(parseUnsubscribeRequest({ sessions: ['sales', 'sales', 'support'] })).toEqual({ sessions: ['sales', 'support'] });
+    expect(fieldsOf('sales', parseUnsubscribeRequest)).toEqual(['unsubscribe']);
+    expect(fieldsOf({ sessions: [] }, parseUnsubscribeRequest)).toEqual(['sessions']);
+    expect(fieldsOf({ sessions: ['x'], afterSeq: { x: 1 } }, parseUnsubscribeRequest)).toEqual(['afterSeq']);
   });
 });

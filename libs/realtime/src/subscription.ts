@@ -8,7 +8,13 @@ export interface SubscribeRequest {
   afterSeq?: Record<string, number>;
 }
 
-/** More than this in one `subscribe` is refused; subscribe to the tenant instead. */
+/** What a client asks for with `unsubscribe`. */
+export interface UnsubscribeRequest {
+  /** Session ids or names; absent: everything the socket is subscribed to. */
+  sessions?: string[];
+}
+
+/** More than this in one `subscribe` (or `unsubscribe`) is refused; subscribe to the tenant instead. */
 export const MAX_SESSIONS_PER_SUBSCRIBE = 100;
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -23,11 +29,7 @@ export function parseSubscribeRequest(payload: unknown): SubscribeRequest {
     if (field !== 'sessions' && field !== 'afterSeq') problems.push({ field, problems: [`property ${field} should not exist`] });
   }
   const { sessions, afterSeq } = payload;
-  if (sessions !== undefined) {
-    if (!Array.isArray(sessions) || !sessions.length || sessions.length > MAX_SESSIONS_PER_SUBSCRIBE || !sessions.every(isRef)) {
-      problems.push({ field: 'sessions', problems: [`sessions must be a list of 1 to ${MAX_SESSIONS_PER_SUBSCRIBE} session ids or names`] });
-    }
-  }
+  checkSessions(sessions, problems);
   if (afterSeq !== undefined) {
     const entries = isRecord(afterSeq) ? Object.entries(afterSeq) : undefined;
     if (!entries || entries.length > MAX_SESSIONS_PER_SUBSCRIBE) {
@@ -45,4 +47,23 @@ export function parseSubscribeRequest(payload: unknown): SubscribeRequest {
     ...(sessions !== undefined ? { sessions: [...new Set(sessions as string[])] } : {}),
     ...(afterSeq !== undefined ? { afterSeq: afterSeq as Record<string, number> } : {}),
   };
+}
+
+/** Checks an `unsubscribe` payload, as `subscribe`'s. */
+export function parseUnsubscribeRequest(payload: unknown): UnsubscribeRequest {
+  if (payload === undefined || payload === null) return {};
+  if (!isRecord(payload)) throw new ValidationFailedError([{ field: 'unsubscribe', problems: ['the payload must be an object: { sessions? }'] }]);
+  const problems: FieldProblem[] = Object.keys(payload)
+    .filter((field) => field !== 'sessions')
+    .map((field) => ({ field, problems: [`property ${field} should not exist`] }));
+  checkSessions(payload.sessions, problems);
+  if (problems.length) throw new ValidationFailedError(problems);
+  return payload.sessions !== undefined ? { sessions: [...new Set(payload.sessions as string[])] } : {};
+}
+
+function checkSessions(sessions: unknown, problems: FieldProblem[]): void {
+  if (sessions === undefined) return;
+  if (!Array.isArray(sessions) || !sessions.length || sessions.length > MAX_SESSIONS_PER_SUBSCRIBE || !sessions.every(isRef)) {
+    problems.push({ field: 'sessions', problems: [`sessions must be a list of 1 to ${MAX_SESSIONS_PER_SUBSCRIBE} session ids or names`] });
+  }
 }
