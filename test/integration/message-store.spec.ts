@@ -57,6 +57,14 @@ describe('the message store on PostgreSQL', () => {
   }
 
   const statusOf = async (id: string) => (await database.query<{ status: string }>(`SELECT status FROM messages WHERE id = $1`, [id]))[0]?.status;
+  /** The tenant's usage figures, summed over days. */
+  const usage = async () =>
+    (
+      await database.query<{ sent: number; received: number }>(
+        `SELECT coalesce(sum(messages_sent), 0)::int AS sent, coalesce(sum(messages_received), 0)::int AS received FROM usage_daily WHERE tenant_id = $1`,
+        [tenantId],
+      )
+    )[0]!;
   const eventsOf = (sessionId: string) => published.filter((event) => event.sessionId === sessionId).map((event) => (event.type === 'message.status' ? `status:${(event.data as { status: string }).status}` : event.type));
 
   it('moves a status forward only: a late delivered never undoes read, and a failure after delivery is ignored', async () => {
@@ -71,11 +79,16 @@ describe('the message store on PostgreSQL', () => {
     expect(eventsOf(running.sessionId)).toEqual(['message.sent', 'status:read', 'status:played']);
   });
 
-  it('keeps a receipt that came before the send was recorded, and records the send without going back', async () => {
+  it('keeps a receipt that came before the send was recorded, and records the send without going back, counted once', async () => {
     const running = await ownedSession();
     const id = await pendingText(running, 'WA-2');
+    const before = await usage();
     expect(await store.applyStatus(running, { id: 'WA-2', chat: FRIEND, status: 'delivered' })).toEqual({ id, status: 'delivered' });
     expect(await store.markSent(running, id, { id: 'WA-2', chat: FRIEND, kind: 'text', timestamp: new Date().toISOString() })).toMatchObject({ status: 'delivered' });
+    // Recorded again (the engine reported it twice): still one message sent, and the chat's latest.
+    expect(await store.markSent(running, id, { id: 'WA-2', chat: FRIEND, kind: 'text', timestamp: new Date().toISOString() })).toMatchObject({ status: 'delivered' });
+    expect(await usage()).toEqual({ sent: before.sent + 1, received: before.received });
+    expect((await store.chats(running.sessionId, 10, 0)).data).toEqual([{ jid: FRIEND, lastMessageId: id, lastMessageAt: expect.any(String), unread: 0 }]);
   });
 
   it('records the send of a message withdrawn while it was going out (a campaign cancel), and no other failure', async () => {
@@ -90,13 +103,22 @@ describe('the message store on PostgreSQL', () => {
     expect(await store.applyStatus(running, { id: 'WA-4', chat: FRIEND, status: 'delivered' })).toEqual({ id: withdrawn, status: 'delivered' });
   });
 
-  it('stores an inbound message once however often it is delivered, counting it unread once', async () => {
+  it('stores an inbound message once however often it is delivered, counting it unread and received once', async () => {
     const running = await ownedSession();
+    const before = await usage();
     const inbound = { kind: 'text' as const, id: 'IN-1', chat: FRIEND, sender: FRIEND, fromMe: false, timestamp: new Date().toISOString(), text: 'hello' };
     expect(await store.storeInbound(running, inbound)).toBe(true);
     expect(await store.storeInbound(running, inbound)).toBe(false);
     expect(eventsOf(running.sessionId)).toEqual(['message.received']);
     expect((await store.chats(running.sessionId, 10, 0)).data).toEqual([expect.objectContaining({ jid: FRIEND, unread: 1 })]);
+    expect(await usage()).toEqual({ sent: before.sent, received: before.received + 1 });
+
+    // What the account wrote on another device is neither unread nor received; a reaction is received, not unread.
+    expect(await store.storeInbound(running, { ...inbound, id: 'IN-OWN', fromMe: true, text: 'from my phone' })).toBe(true);
+    expect(await store.storeInbound(running, { kind: 'reaction', id: 'IN-R', chat: FRIEND, sender: FRIEND, fromMe: false, timestamp: inbound.timestamp, target: { id: 'IN-1', chat: FRIEND, fromMe: false }, emoji: '👍' })).toBe(true);
+    const [reaction] = await database.query<{ id: string }>(`SELECT id FROM messages WHERE session_id = $1 AND wa_id = 'IN-R'`, [running.sessionId]);
+    expect((await store.chats(running.sessionId, 10, 0)).data).toEqual([expect.objectContaining({ jid: FRIEND, unread: 1, lastMessageId: reaction!.id })]);
+    expect(await usage()).toEqual({ sent: before.sent, received: before.received + 2 });
   });
 
   it('writes nothing for an owner whose lease epoch moved on', async () => {

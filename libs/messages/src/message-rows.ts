@@ -1,10 +1,11 @@
+import { countMessageUsageSql } from '@wafleet/billing';
 import { newTimeOrderedId } from '@wafleet/core';
 import type { InboundMessage } from '@wafleet/engines';
 import type { RunningEngine } from '@wafleet/sessions';
 import type { EntityManager } from 'typeorm';
 import { MESSAGE_COLUMNS, type MessageRow } from './message.view';
 
-// Rows the message store writes inside its transactions: an outgoing message, a received message, and its chat brought up to date.
+// Rows the message store writes: an outgoing message, a received message, and its chat brought up to date.
 
 /**
  * The id of a new outgoing message: a UUIDv7, which grows with every call in this process. The send
@@ -115,7 +116,11 @@ export async function insertOutgoingRows(manager: EntityManager, messages: NewOu
   });
 }
 
-/** Stores a received message unless it is stored already (WhatsApp delivers again what was not acknowledged). */
+/**
+ * Stores a received message unless it is stored already (WhatsApp delivers again what was not
+ * acknowledged), in the same statement its chat brought up to date (one more unread, but for what the
+ * account wrote on another device and reactions) and, unless the account wrote it, counted in usage.
+ */
 export async function insertInbound(manager: EntityManager, running: RunningEngine, message: Exclude<InboundMessage, { kind: 'edit' | 'delete' }>): Promise<MessageRow | undefined> {
   const { body, content, media } = inboundParts(message);
   const [row]: MessageRow[] = await manager.query(
@@ -123,7 +128,9 @@ export async function insertInbound(manager: EntityManager, running: RunningEngi
        INSERT INTO messages (id, tenant_id, session_id, wa_id, chat, sender, from_me, direction, kind, body, content, media, quoted_id, status, wa_timestamp)
        VALUES (gen_random_uuid(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11::jsonb, $12, $13, $14)
        ON CONFLICT (session_id, chat, from_me, wa_id) DO NOTHING
-       RETURNING ${MESSAGE_COLUMNS})
+       RETURNING ${MESSAGE_COLUMNS}),
+     usage AS (${countMessageUsageSql('messages_received', 'inserted', 'NOT from_me')}),
+     chat AS (${touchChatSql('inserted', `CASE WHEN NOT from_me AND kind <> 'reaction' THEN 1 ELSE 0 END`)})
      SELECT * FROM inserted`,
     [
       running.tenantId,
@@ -166,11 +173,12 @@ function inboundParts(message: Exclude<InboundMessage, { kind: 'edit' | 'delete'
   }
 }
 
-/** The chat's latest message, and one more unread when `unread`. */
-export async function touchChat(manager: EntityManager, row: MessageRow, unread: boolean): Promise<void> {
-  await manager.query(
-    `INSERT INTO chats (session_id, jid, tenant_id, last_message_id, last_message_at, unread) VALUES ($1, $2, $3, $4, now(), $5)
-     ON CONFLICT (session_id, jid) DO UPDATE SET last_message_id = $4, last_message_at = now(), unread = chats.unread + $5`,
-    [row.session_id, row.chat, row.tenant_id, row.id, unread ? 1 : 0],
-  );
-}
+/**
+ * The body of a data-modifying CTE that makes each message of `source` (a CTE of message rows) its
+ * chat's latest, and adds `unread` (an SQL expression over the row: 1 or 0) to the chat's unread count.
+ */
+export const touchChatSql = (source: string, unread: string): string =>
+  `INSERT INTO chats (session_id, jid, tenant_id, last_message_id, last_message_at, unread)
+   SELECT session_id, chat, tenant_id, id, now(), ${unread} FROM ${source}
+   ON CONFLICT (session_id, jid) DO UPDATE
+     SET last_message_id = EXCLUDED.last_message_id, last_message_at = now(), unread = chats.unread + EXCLUDED.unread`;

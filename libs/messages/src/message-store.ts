@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { countMessageUsage } from '@wafleet/billing';
+import { countMessageUsageSql } from '@wafleet/billing';
 import { decodeCursor, toPage, type Page } from '@wafleet/core';
 import type { InboundMessage, MessageStatusUpdate, SentMessage } from '@wafleet/engines';
 import { EventLog, type Append, type RunningEngine } from '@wafleet/sessions';
 import { DataSource, type EntityManager } from 'typeorm';
 import { RANK_SQL, rankOf, WITHDRAWN_CODE } from './message-status';
-import { insertInbound, insertOutgoingRow, insertOutgoingRows, touchChat } from './message-rows';
+import { insertInbound, insertOutgoingRow, insertOutgoingRows, touchChatSql } from './message-rows';
 import { OutgoingBatch } from './outgoing-batch';
 import type { NewOutgoing } from './message-rows';
 import { MESSAGE_COLUMNS, toMessageView, type MessageRow, type MessageView, type StoredAnswer } from './message.view';
@@ -172,7 +172,8 @@ export class MessageStore {
     return this.inLog(async (manager, append) => {
       // first_send: only markSent sets wa_timestamp on an outgoing row, so a repeat is not counted twice in
       // usage. `prior` reads the row as it was before this statement (a lock there would hide it from the UPDATE).
-      // The media bytes waiting to be sent go in the same statement: sent, they are WhatsApp's to keep.
+      // The media bytes waiting to be sent go in the same statement (sent, they are WhatsApp's to keep), and
+      // so do the chat's latest message and the usage count.
       const [row]: (MessageRow & { first_send: boolean })[] = await manager.query(
         `WITH prior AS (SELECT wa_timestamp IS NULL AS first_send FROM messages WHERE id = $1),
          updated AS (
@@ -180,13 +181,13 @@ export class MessageStore {
              error = CASE WHEN ${WITHDRAWN_SQL} THEN NULL ELSE error END,
              wa_timestamp = $2, media = COALESCE($3::jsonb, media), updated_at = now()
            WHERE id = $1 RETURNING ${MESSAGE_COLUMNS}),
-         uploaded AS (DELETE FROM message_uploads WHERE message_id = $1)
+         uploaded AS (DELETE FROM message_uploads WHERE message_id = $1),
+         usage AS (${countMessageUsageSql('messages_sent', 'updated, prior', 'prior.first_send')}),
+         chat AS (${touchChatSql('updated', '0')})
          SELECT updated.*, prior.first_send FROM updated, prior`,
         [id, sent.timestamp, sent.media ? JSON.stringify(sent.media) : null],
       );
       if (!row) return null;
-      if (row.first_send) await countMessageUsage(manager, row.tenant_id, 'messages_sent');
-      await touchChat(manager, row, false);
       const view = toMessageView(row);
       return (await append({ sessionId: running.sessionId, epoch: running.epoch, type: 'message.sent', data: view })) ? view : null;
     });
@@ -250,11 +251,9 @@ export class MessageStore {
           else await append({ ...at, type: 'message.deleted', data: base });
           return true;
         }
+        // With its chat and usage: what others sent to the account is received, not what it wrote on another device.
         const row = await insertInbound(manager, running, message);
         if (!row) return false;
-        // Usage counts what others sent to the account; what it wrote on another device is not received.
-        if (!message.fromMe) await countMessageUsage(manager, running.tenantId, 'messages_received');
-        await touchChat(manager, row, !message.fromMe && message.kind !== 'reaction');
         if (message.kind === 'reaction') {
           const [target]: { id: string }[] = await manager.query(`SELECT id FROM messages WHERE session_id = $1 AND wa_id = $2 AND chat = $3 LIMIT 1`, [
             running.sessionId,
