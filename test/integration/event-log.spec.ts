@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { RETENTION_BATCH, RetentionSweep } from '@wafleet/core';
 import { EventLog, SessionEvents, type SessionEvent } from '@wafleet/sessions';
 import { migratedDatabase, type TestDatabase } from '../support/postgres';
 import { testLeases } from '../support/leases';
@@ -168,5 +169,45 @@ describe('the session event log on PostgreSQL', () => {
     expect((await log.replay(tenantId, sessionId, 2, 2)).map((e) => e.seq)).toEqual([3, 4]);
     expect(await log.replay(tenantId, sessionId, 5, 10)).toEqual([]);
     expect(await log.replay(randomUUID(), sessionId, 0, 10)).toEqual([]);
+  });
+
+  it('deletes events older than the retention in batches, one replica at a time, and numbers on from where it was', async () => {
+    const sessionId = await createSession();
+    const epoch = (await leases.of('replica-a').claim(sessionId))!;
+    for (let i = 0; i < 5; i++) await log.record(sessionId, epoch, 'session.qr', { qr: `qr-${i}` });
+    await database.query(`UPDATE session_events SET occurred_at = now() - interval '31 days' WHERE session_id = $1 AND seq <= 3`, [sessionId]);
+    // Plenty of old events of another session, more than one sweep's batch.
+    const crowded = await createSession();
+    await database.query(
+      `INSERT INTO session_events (session_id, seq, id, tenant_id, type, data, occurred_at)
+       SELECT $1, n, gen_random_uuid(), $2, 'session.qr', '{"qr":"old"}', now() - interval '40 days' FROM generate_series(1, $3::int) AS n`,
+      [crowded, tenantId, RETENTION_BATCH + 10],
+    );
+
+    // Another replica holds the turn: this one deletes nothing.
+    const other = await new DataSource({ type: 'postgres', url: database.url, poolSize: 1 }).initialize();
+    try {
+      await other.query(`SELECT pg_advisory_lock(hashtext('wafleet:retention:session_events'))`);
+      expect(await log.prune(30, 100)).toBe(0);
+    } finally {
+      await other.destroy();
+    }
+    expect(await log.prune(30, 2)).toBe(2);
+    const deletes: number[] = [];
+    const sweep = new RetentionSweep({
+      what: 'events',
+      days: 30,
+      deleteBatch: async (days, limit) => {
+        const deleted = await log.prune(days, limit);
+        deletes.push(deleted);
+        return deleted;
+      },
+    });
+    expect(await sweep.sweep()).toBe(RETENTION_BATCH + 13 - 2);
+    expect(deletes).toEqual([RETENTION_BATCH, 11]);
+    expect(await stored(sessionId)).toEqual([4, 5]);
+    expect(await stored(crowded)).toEqual([]);
+    expect((await log.replay(tenantId, sessionId, 0, 10)).map((event) => event.seq)).toEqual([4, 5]);
+    expect((await log.record(sessionId, epoch, 'session.qr', { qr: 'after' }))?.seq).toBe(6);
   });
 });

@@ -158,4 +158,34 @@ describe('the webhook outbox on PostgreSQL', () => {
     expect(await database.query(`SELECT status FROM webhook_deliveries`)).toEqual([{ status: 'disabled' }]);
     expect(await outbox.queueStats()).toEqual({ depth: 0, oldestDueSeconds: 0 });
   });
+
+  it('deletes ended deliveries enqueued longer ago than the retention, never a pending one, one replica at a time', async () => {
+    await clearQueue();
+    const sessionId = await createSession();
+    await subscribe({ events: ['*'] });
+    const events = [];
+    for (let i = 0; i < 6; i++) events.push(await append(sessionId, 'session.qr'));
+    const statuses = ['delivered', 'dead', 'disabled', 'pending', 'delivering', 'delivered'];
+    for (const [i, event] of events.entries()) {
+      // All but the last were enqueued 31 days ago.
+      await database.query(`UPDATE webhook_deliveries SET status = $2, created_at = now() - $3 * interval '1 day' WHERE event_id = $1`, [event.id, statuses[i], i < 5 ? 31 : 1]);
+    }
+    const left = async () => (await database.query<{ status: string }>(`SELECT status FROM webhook_deliveries ORDER BY status`)).map((row) => row.status);
+
+    // Another replica holds the turn: this one deletes nothing.
+    const other = await new DataSource({ type: 'postgres', url: database.url, poolSize: 1 }).initialize();
+    try {
+      await other.query(`SELECT pg_advisory_lock(hashtext('wafleet:retention:webhook_deliveries'))`);
+      expect(await outbox.prune(30, 100)).toBe(0);
+      await other.query(`SELECT pg_advisory_unlock(hashtext('wafleet:retention:webhook_deliveries'))`);
+    } finally {
+      await other.destroy();
+    }
+    expect(await outbox.prune(30, 2)).toBe(2);
+    expect(await outbox.prune(30, 2)).toBe(1);
+    expect(await outbox.prune(30, 2)).toBe(0);
+    expect(await left()).toEqual(['delivered', 'delivering', 'pending']);
+    expect(await outbox.prune(0, 100)).toBe(1);
+    expect(await left()).toEqual(['delivering', 'pending']);
+  });
 });

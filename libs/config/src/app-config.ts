@@ -76,6 +76,8 @@ export class AppConfig {
    * writes the API calls it counted.
    */
   readonly billing: { rateLimitWindowMs: number; planCacheTtlMs: number; usageFlushIntervalMs: number };
+  /** Days a session's events (`eventDays`) and an ended webhook delivery (`webhookDeliveryDays`) are kept; 0 keeps them. @default 30, 30 */
+  readonly retention: { eventDays: number; webhookDeliveryDays: number };
   /** Most recipients one campaign may hold. @default 100000 */
   readonly campaigns: { maxRecipients: number };
   readonly docsEnabled: boolean;

@@ -105,4 +105,10 @@ describe('loadConfig', () => {
     expect(failure({ WEBHOOK_RETRY_SCHEDULE: '5s,soon' })).toContain('WEBHOOK_RETRY_SCHEDULE="5s,soon" is not accepted');
     expect(failure({ WEBHOOK_RETRY_SCHEDULE: '49h' })).toContain('each from 10ms to 48h');
   });
+  it('reads the retention of events and ended webhook deliveries in days, 0 keeping them', () => {
+    expect(loadConfig({}, { cwd: '/srv' }).retention).toEqual({ eventDays: 30, webhookDeliveryDays: 30 });
+    expect(loadConfig({ EVENT_RETENTION_DAYS: '0', WEBHOOK_DELIVERY_RETENTION_DAYS: '7' }, { cwd: '/srv' }).retention).toEqual({ eventDays: 0, webhookDeliveryDays: 7 });
+    expect(failure({ EVENT_RETENTION_DAYS: '-1' })).toContain('EVENT_RETENTION_DAYS="-1" is not accepted');
+    expect(failure({ WEBHOOK_DELIVERY_RETENTION_DAYS: '2w' })).toContain('a whole number of days from 0 to 36500');
+  });
 });

@@ -95,6 +95,7 @@ export function loadConfig(env: Env, { cwd = process.cwd(), version = '0.0.0' }:
     },
     billing: { rateLimitWindowMs: get('RATE_LIMIT_WINDOW_MS'), planCacheTtlMs: get('PLAN_CACHE_TTL_MS'), usageFlushIntervalMs: get('USAGE_FLUSH_INTERVAL_MS') },
     campaigns: { maxRecipients: get('CAMPAIGN_MAX_RECIPIENTS') },
+    retention: { eventDays: get('EVENT_RETENTION_DAYS'), webhookDeliveryDays: get('WEBHOOK_DELIVERY_RETENTION_DAYS') },
     docsEnabled: get('DOCS_ENABLED'),
   });
 }

@@ -191,6 +191,14 @@ export const VARIABLES: readonly VariableSpec[] = [
     parse: wholeNumber(200, 600_000),
   },
   {
+    name: 'EVENT_RETENTION_DAYS',
+    default: '30',
+    description:
+      "How many days each session's events stay in its log, for `GET /sessions/:id/events` and Socket.IO replays; older ones are deleted hourly. 0 keeps them until the session is deleted.",
+    accepts: 'a whole number of days from 0 to 36500',
+    parse: wholeNumber(0, 36_500),
+  },
+  {
     name: 'MEDIA_MAX_BYTES',
     default: '16777216',
     description:
@@ -250,6 +258,14 @@ export const VARIABLES: readonly VariableSpec[] = [
     description: 'How often an idle replica looks for due webhook deliveries; new ones wake it at once, so this bounds retries and missed wake-ups.',
     accepts: 'a whole number of milliseconds from 10 to 60000',
     parse: wholeNumber(10, 60_000),
+  },
+  {
+    name: 'WEBHOOK_DELIVERY_RETENTION_DAYS',
+    default: '30',
+    description:
+      'How many days a webhook delivery that ended (delivered, dead or disabled) is kept, counted from when it was enqueued, to be listed and replayed; older ones are deleted hourly. Deliveries still pending are never deleted. 0 keeps them all.',
+    accepts: 'a whole number of days from 0 to 36500',
+    parse: wholeNumber(0, 36_500),
   },
   {
     name: 'RATE_LIMIT_WINDOW_MS',

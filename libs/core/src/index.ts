@@ -23,3 +23,5 @@ export { MetricsModule } from './metrics/metrics.module';
 export { isUuid } from './http/uuid';
 export { newTimeOrderedId, randomBytesFromPool } from './ids/ids';
 export { isPublicAddress, nonPublicAddressOf } from './http/public-address';
+export { RETENTION_BATCH, RetentionSweep } from './housekeeping/retention-sweep';
+export type { RetentionJob } from './housekeeping/retention-sweep';

@@ -81,7 +81,8 @@ class StaleEpoch extends Error {}
  * published to `SessionEvents` only after their transaction commits, so a subscriber never sees an event
  * the log does not hold. What other libs write with every event (AppendHook) goes in the append's own
  * statement, and a change with one event can be a single statement (`appendChange`): a round trip to the
- * database is most of what an append costs. Retention: every event is kept until its session is deleted.
+ * database is most of what an append costs. Retention: events older than EVENT_RETENTION_DAYS are deleted
+ * (`prune`); a replay after a seq older than that starts at the oldest event kept.
  */
 @Injectable()
 export class EventLog {
@@ -206,6 +207,23 @@ export class EventLog {
       if (error instanceof StaleEpoch) return null;
       throw error;
     }
+  }
+
+  /**
+   * Deletes up to `limit` events older than `days` (EVENT_RETENTION_DAYS); while one replica does, the
+   * others' batches delete nothing. @returns how many it deleted
+   */
+  async prune(days: number, limit: number): Promise<number> {
+    const [row]: { deleted: number }[] = await this.dataSource.query(
+      `WITH turn AS (SELECT pg_try_advisory_xact_lock(hashtext('wafleet:retention:session_events')) AS mine),
+       doomed AS (
+         SELECT e.session_id, e.seq FROM session_events e, turn
+         WHERE turn.mine AND e.occurred_at < now() - $1 * interval '1 day' LIMIT $2),
+       deleted AS (DELETE FROM session_events e USING doomed WHERE e.session_id = doomed.session_id AND e.seq = doomed.seq RETURNING 1)
+       SELECT count(*)::int AS deleted FROM deleted`,
+      [days, limit],
+    );
+    return row?.deleted ?? 0;
   }
 
   /** Up to `limit` events of the tenant's session after `afterSeq`, oldest first. */

@@ -84,6 +84,24 @@ export class WebhookOutbox {
   }
 
   /**
+   * Deletes up to `limit` deliveries that ended (delivered, dead or disabled) and were enqueued more than
+   * `days` ago (WEBHOOK_DELIVERY_RETENTION_DAYS); while one replica does, the others' batches delete
+   * nothing. @returns how many it deleted
+   */
+  async prune(days: number, limit: number): Promise<number> {
+    const [row]: { deleted: number }[] = await this.dataSource.query(
+      `WITH turn AS (SELECT pg_try_advisory_xact_lock(hashtext('wafleet:retention:webhook_deliveries')) AS mine),
+       doomed AS (
+         SELECT d.id FROM webhook_deliveries d, turn
+         WHERE turn.mine AND d.status IN ('delivered', 'dead', 'disabled') AND d.created_at < now() - $1 * interval '1 day' LIMIT $2),
+       deleted AS (DELETE FROM webhook_deliveries d USING doomed WHERE d.id = doomed.id RETURNING 1)
+       SELECT count(*)::int AS deleted FROM deleted`,
+      [days, limit],
+    );
+    return row?.deleted ?? 0;
+  }
+
+  /**
    * Claims up to `limit` due deliveries (pending and due, or claimed by someone whose lease ran out),
    * oldest due first, and counts the attempt.
    */

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { SessionsModule } from '@wafleet/sessions';
+import { DeliveryRetention } from './delivery-retention';
 import { WebhookDeliveriesService } from './webhook-deliveries.service';
 import { WebhookOutbox } from './webhook-outbox';
 import { WebhookSender } from './webhook-sender';
@@ -8,11 +9,11 @@ import { WebhookMetrics } from './webhook.metrics';
 import { WebhooksController } from './webhooks.controller';
 import { WebhooksService } from './webhooks.service';
 
-/** Webhook subscriptions, the transactional outbox written with each event, and the delivery workers. */
+/** Webhook subscriptions, the transactional outbox written with each event, the delivery workers, and the deliveries' retention. */
 @Module({
   imports: [SessionsModule],
   controllers: [WebhooksController],
-  providers: [WebhookOutbox, WebhookSender, WebhookMetrics, WebhookWorker, WebhooksService, WebhookDeliveriesService],
+  providers: [WebhookOutbox, WebhookSender, WebhookMetrics, WebhookWorker, WebhooksService, WebhookDeliveriesService, DeliveryRetention],
   exports: [WebhookOutbox],
 })
 export class WebhooksModule {}

@@ -6,6 +6,7 @@ import { MessagesAndChats1764200000000 } from './1764200000000-messages-and-chat
 import { Webhooks1764300000000 } from './1764300000000-webhooks';
 import { Billing1764400000000 } from './1764400000000-billing';
 import { Campaigns1764500000000 } from './1764500000000-campaigns';
+import { Retention1764600000000 } from './1764600000000-retention';
 
 /** Every migration, oldest first. The same list runs on PGlite and PostgreSQL. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   Webhooks1764300000000,
   Billing1764400000000,
   Campaigns1764500000000,
+  Retention1764600000000,
 ];
