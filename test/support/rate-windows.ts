@@ -77,6 +77,45 @@ export function windowsOf(shots: Shot[], limit: number, windowMs: number): RateW
   });
 }
 
+/** What the limiter's own answers say of an overload run (see `limiterCounts`). */
+export interface LimiterCounts {
+  /** Windows opened: accepted answers with `RateLimit-Remaining: limit - 1`. */
+  openers: number;
+  /** How many accepted answers carried each remaining value, 0 … limit − 1. */
+  byRemaining: number[];
+  /** Accepted answers whose remaining value is missing or outside 0 … limit − 1. */
+  unexpected: number;
+  /** Pairs of openers that cannot have been a window apart. */
+  openersTooClose: number;
+}
+
+/**
+ * The limiter's counts, which need no grouping of answers by time: a window hands its accepted requests
+ * the remaining values limit − 1 … 0 once each, and opens (with limit − 1) at least `windowMs` after the
+ * one before. So every value appears at most once per opener, and, under overload, once per opener but
+ * in the last window, which the load may leave early; a counter letting a window overshoot repeats a
+ * value, and a second counter opens windows closer together. Each opener was counted somewhere between
+ * its send and its answer, so two openers are surely too close when neither's answer came `windowMs`
+ * after the other's send. (windowsOf groups by send time, and merges two windows when a request sent
+ * late in one waits long enough to be accepted by the next.)
+ */
+export function limiterCounts(shots: Shot[], limit: number, windowMs: number): LimiterCounts {
+  const byRemaining = Array.from({ length: limit }, () => 0);
+  const openers: Shot[] = [];
+  let unexpected = 0;
+  for (const shot of shots.filter((candidate) => candidate.status === 200)) {
+    const remaining = Number(shot.headers.get('ratelimit-remaining') ?? NaN);
+    if (!Number.isInteger(remaining) || remaining < 0 || remaining >= limit) unexpected++;
+    else byRemaining[remaining]!++;
+    if (remaining === limit - 1) openers.push(shot);
+  }
+  let openersTooClose = 0;
+  for (const [i, a] of openers.entries()) {
+    for (const b of openers.slice(i + 1)) if (b.doneAt - a.sentAt < windowMs && a.doneAt - b.sentAt < windowMs) openersTooClose++;
+  }
+  return { openers: openers.length, byRemaining, unexpected, openersTooClose };
+}
+
 /** `RateLimit-Remaining` of each accepted answer, in ascending order. */
 export const remainingOf = (burst: Shot[]): number[] => burst.map((shot) => Number(shot.headers.get('ratelimit-remaining'))).sort((a, b) => a - b);
 
