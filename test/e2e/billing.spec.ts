@@ -35,6 +35,10 @@ describe.each(DATABASE_KINDS)('billing on the %s database, one process', (kind) 
       ADMIN_API_KEY: ADMIN_KEY,
       WA_WEBSOCKET_URL: `ws://127.0.0.1:${simPort}/ws/chat`,
       RATE_LIMIT_WINDOW_MS: String(WINDOW_MS),
+      // Every quota take reads the plan afresh, as after a cache expiry: a send with a key takes its unit
+      // inside its transaction, and on the embedded database a plan read there would wait forever for the
+      // one connection that transaction holds.
+      PLAN_CACHE_TTL_MS: '0',
       ...(database ? { DATABASE_URL: database.url } : {}),
     });
   }, 90_000);

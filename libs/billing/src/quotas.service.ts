@@ -70,10 +70,12 @@ export class Quotas {
    * Counts one message of the tenant against its plan's messages per UTC day. API sends call it after
    * validation, as the message is stored; campaign sends call it per recipient. A caller that then
    * stores no message (its write failed, a campaign step queued nothing) gives the unit back.
+   * @param limits the tenant's limits, read before: a caller inside a database transaction passes them,
+   *   since reading them there would need a second connection (the embedded database has one)
    * @throws QuotaExceededError over the quota, QuotaUnavailableError when Redis cannot be asked
    */
-  async takeMessage(tenantId: string): Promise<TakenMessage> {
-    const limit = (await this.limits.of(tenantId)).messagesPerDay;
+  async takeMessage(tenantId: string, limits?: Limits): Promise<TakenMessage> {
+    const limit = (limits ?? (await this.limits.of(tenantId))).messagesPerDay;
     if (limit === null) return NOTHING_TAKEN;
     const now = Date.now();
     const key = `quota:${tenantId}:${utcDay(now)}`;

@@ -110,13 +110,15 @@ export class MessagesService implements OnModuleInit {
    * only for a message that is new (a replay, also one racing the first request, costs nothing), and
    * before it is committed where the write has a transaction, so a send over the quota stores nothing.
    * A unit taken for a message whose write then failed is given back. The session read a moment ago may
-   * have been deleted since: that send is for no session, not a 500.
+   * have been deleted since: that send is for no session, not a 500. The plan is read before the
+   * transaction: inside it, on the embedded database, a read would wait forever for the one connection.
    */
   private async insertOutgoing(tenantId: string, sessionRef: string, message: NewOutgoing): Promise<MessageRow | undefined> {
     let taken: TakenMessage | undefined;
+    const limits = await this.quotas.limitsOf(tenantId);
     try {
       return await this.store.insertOutgoing(message, async () => {
-        taken = await this.quotas.takeMessage(tenantId);
+        taken = await this.quotas.takeMessage(tenantId, limits);
       });
     } catch (error) {
       await taken?.giveBack();
