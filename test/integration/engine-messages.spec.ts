@@ -293,6 +293,12 @@ describe('BaileysEngine messages against wa-sim', () => {
     expect(sim.stats()).toMatchObject({ logins: 1, conflicts: 0, live: 1 });
     expect(closes).toEqual([]);
   });
+
+  it('never reported one of its own sends, edits or deletes as a received message', () => {
+    // Baileys echoes each as an `append` upsert, the kind that also carries what waited offline.
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(inbound.filter((message) => message.fromMe)).toEqual([]);
+  });
 });
 
 describe('BaileysEngine messages while not connected', () => {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket as NetSocket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
-import { BaileysEngine, EngineNotRegisteringError, type BaileysEngineOptions, type EngineCloseReason, type EngineEvents } from '@wafleet/engines';
+import { BaileysEngine, EngineNotRegisteringError, type BaileysEngineOptions, type EngineCloseReason, type EngineEvents, type InboundMessage } from '@wafleet/engines';
 import { WaSimServer } from '../../apps/wa-sim/src/wa-sim.server';
 import { unrefBaileysTimers } from '../wa-sim/baileys-timers';
 import { migratedDatabase, type TestDatabase } from '../support/postgres';
@@ -11,6 +11,16 @@ import { enterPairingCode } from '../support/wa-sim';
 type Recorded = { [K in keyof EngineEvents]: [K, ...EngineEvents[K]] }[keyof EngineEvents];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor<T>(read: () => T, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = read();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`not true within ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
 
 /** Resolves with the args of the next `name` event; rejects on a close first (unless close is awaited) or on timeout. */
 function next<K extends keyof EngineEvents>(engine: BaileysEngine, name: K, timeoutMs = 20_000): Promise<EngineEvents[K]> {
@@ -105,6 +115,33 @@ describe('BaileysEngine against wa-sim and PostgreSQL', () => {
     expect((await opened)[0].id).toBe(first.me.id);
     expect(second.events.filter(([name]) => name === 'qr')).toEqual([]);
     expect(sim.stats()).toMatchObject({ registrations: 1, logins: 2, conflicts: 0 });
+  });
+
+  it('reports what WhatsApp kept while no engine was connected, at the next login, then what comes live', async () => {
+    const sessionId = await createSession();
+    const first = await pair(sessionId, '15550001212');
+    await waitFor(() => sim.accounts.findDevice('15550001212', 1)?.keyBundle);
+    await first.engine.stop();
+
+    // Between two owners, as in a failover: WhatsApp delivers these at the next login, from its offline queue.
+    const waited = [
+      await sim.deliverMessage('15550001212', { from: '15550009191', text: 'while nobody was connected' }),
+      await sim.deliverMessage('15550001212', { from: '15550009292', text: 'and another' }),
+    ];
+    const second = engineFor({ sessionId, epoch: 1 });
+    const received: InboundMessage[] = [];
+    second.engine.on('message', (message) => received.push(message));
+    await second.engine.start();
+    await waitFor(() => received.length >= 2);
+    const live = await sim.deliverMessage('15550001212', { from: '15550009191', text: 'now connected' });
+    await waitFor(() => received.length >= 3);
+
+    expect(received.map((message) => ({ id: message.id, text: 'text' in message ? message.text : undefined, fromMe: message.fromMe }))).toEqual([
+      { id: waited[0]!.id, text: 'while nobody was connected', fromMe: false },
+      { id: waited[1]!.id, text: 'and another', fromMe: false },
+      { id: live.id, text: 'now connected', fromMe: false },
+    ]);
+    expect(sim.inbox('15550001212').map(({ status }) => status)).toEqual(['acked', 'acked', 'acked']);
   });
 
   it('closes with logged_out and wipes the auth state when the phone unlinks the device', async () => {

@@ -25,15 +25,20 @@ export interface LiveDevice {
 /**
  * Messages from other phones to the sim's accounts, with WhatsApp's delivery guarantees: a message for
  * an account that is offline (or whose device has not uploaded its keys yet) waits; each new connection
- * of the account gets every message its device has not acknowledged with a receipt, in order.
+ * of the account gets every message its device has not acknowledged with a receipt, in order. What
+ * waited is delivered from the offline queue as WhatsApp does, with an `offline` attribute (Baileys then
+ * reports it as a `messages.upsert` of type `append`, not `notify`); what comes while the device is
+ * online goes without.
  */
 export class InboundMessages {
   private readonly inboxes = new Inboxes();
   private readonly senders = new SenderPhones();
   /** Per account, so deliveries never overtake each other while one is being encrypted. */
-  private readonly queues = new Map<string, Promise<void>>();
+  private readonly queues = new Map<string, Promise<number>>();
   /** Message ids already sent on each connection: one connection gets a message once. */
   private readonly sentOn = new WeakMap<SimConnection, Set<string>>();
+  /** Per connection, the last inbox entry (`seq`) accepted before it logged in. */
+  private readonly waitedUpTo = new WeakMap<SimConnection, number>();
 
   constructor(
     private readonly media: MediaServer,
@@ -88,11 +93,25 @@ export class InboundMessages {
     }
   }
 
-  /** Sends the live connection of `phone` whatever it has not had yet; call on login and on key uploads. */
-  flush(phone: string): Promise<void> {
-    const next = (this.queues.get(phone) ?? Promise.resolve())
+  /**
+   * A connection of the account logged in: what was sent to the account before this moment waited for
+   * it, and goes from the offline queue.
+   */
+  loggedIn(connection: SimConnection): void {
+    this.waitedUpTo.set(connection, this.inboxes.latest);
+  }
+
+  /**
+   * Sends the live connection of `phone` whatever it has not had yet; call on login and on key uploads.
+   * @returns how many of them came from the offline queue
+   */
+  flush(phone: string): Promise<number> {
+    const next = (this.queues.get(phone) ?? Promise.resolve(0))
       .then(() => this.send(phone))
-      .catch((err: unknown) => this.log({ event: 'inbound-delivery-failed', phone, err: String(err) }));
+      .catch((err: unknown) => {
+        this.log({ event: 'inbound-delivery-failed', phone, err: String(err) });
+        return 0;
+      });
     this.queues.set(phone, next);
     return next;
   }
@@ -127,19 +146,23 @@ export class InboundMessages {
     return view(entry);
   }
 
-  private async send(phone: string): Promise<void> {
+  private async send(phone: string): Promise<number> {
     const live = this.liveDevice(phone);
-    if (!live?.device.keyBundle) return;
+    if (!live?.device.keyBundle) return 0;
     const sent = this.sentOn.get(live.connection) ?? new Set<string>();
     this.sentOn.set(live.connection, sent);
+    const waitedUpTo = this.waitedUpTo.get(live.connection) ?? 0;
+    let offline = 0;
     for (const entry of this.inboxes.unacknowledged(phone)) {
       if (sent.has(entry.id)) continue;
-      if (!live.connection.isOpen) return;
+      if (!live.connection.isOpen) break;
       const stanza = entry.sealed?.device === live.device.device ? entry.sealed.stanza : await this.seal(phone, entry, live.device);
-      await live.connection.send(stanza);
+      const waited = entry.seq <= waitedUpTo;
+      await live.connection.send(waited ? { ...stanza, attrs: { ...stanza.attrs, offline: String(offline++) } } : stanza);
       sent.add(entry.id);
       this.inboxes.markDelivered(entry);
     }
+    return offline;
   }
 
   private async seal(phone: string, entry: InboxEntry, device: LinkedDevice): Promise<BinaryNode> {

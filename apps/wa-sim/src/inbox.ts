@@ -28,6 +28,8 @@ export interface InboxMessage {
 }
 
 export interface InboxEntry extends InboxMessage {
+  /** Its place among every account's messages, in the order the sim accepted them. */
+  seq: number;
   /** What the sender's phone encrypts: the same content for every device and every delivery. */
   message: proto.IMessage;
   /** The stanza as first encrypted for a device; redelivered as is, as WhatsApp cannot re-encrypt. */
@@ -37,10 +39,17 @@ export interface InboxEntry extends InboxMessage {
 /** Messages addressed to each account, in the order they were sent, kept for the sim's lifetime. */
 export class Inboxes {
   private readonly byPhone = new Map<string, InboxEntry[]>();
+  private last = 0;
+
+  /** The `seq` of the message accepted last (0 before the first). */
+  get latest(): number {
+    return this.last;
+  }
 
   add(phone: string, content: Pick<InboxEntry, 'from' | 'type' | 'text' | 'message' | 'target'>, now = new Date()): InboxEntry {
     const entry: InboxEntry = {
       id: randomBytes(10).toString('hex').toUpperCase(),
+      seq: ++this.last,
       ...content,
       t: Math.floor(now.getTime() / 1000),
       status: 'pending',

@@ -291,10 +291,11 @@ export class WaSimServer implements ConnectionEvents {
     this.logins++;
     const replaced = this.live.claim(phone, connection);
     if (replaced) await this.replace(account, replaced, connection);
+    this.inbound.loggedIn(connection);
     await connection.send(loginSuccess(`${account.lid}@lid`));
-    await this.inbound.flush(phone);
+    const waited = await this.inbound.flush(phone);
     // Baileys holds its events back until told that offline delivery is done (or for 30 s).
-    await connection.send(offlineDelivered(0));
+    await connection.send(offlineDelivered(waited));
   }
 
   private async answer(connection: SimConnection, iq: BinaryNode): Promise<void> {

@@ -22,12 +22,17 @@ const STATUSES: Partial<Record<number, MessageStatus>> = {
 };
 
 const MEDIA_KINDS = new Set<OutgoingKind>(['image', 'video', 'audio', 'document', 'sticker']);
+/** How many of its latest sends an engine recognises in Baileys' echo, which comes within moments of each. */
+const SENT_HERE_MAX = 1000;
 
 /**
  * The message half of BaileysEngine: what it sends through the current socket and what it reports of
  * that socket's message events. The engine owns the socket's life; this class only borrows it.
  */
 export class BaileysMessaging {
+  /** Ids of the messages this engine handed to Baileys lately, oldest first. */
+  private readonly sentHere = new Set<string>();
+
   constructor(
     private readonly engine: Engine,
     private readonly sessionId: string,
@@ -39,15 +44,22 @@ export class BaileysMessaging {
   /**
    * Reports `socket`'s messages and receipts while `isCurrent()` holds. A server `ack` without an error
    * is the `sent` status: Baileys reports only the failing ones.
+   *
+   * Received messages come in two kinds of upsert: `notify` for what arrives while connected, `append`
+   * for what WhatsApp kept while this device was offline (a restart, a failover, a dropped socket) and
+   * delivers at the next login. Both are reported. Baileys also echoes each message this engine sends
+   * as an `append` of its own, which is a status, not a received message.
    */
   listen(socket: WASocket, isCurrent: () => boolean): void {
     socket.ev.on('messages.upsert', ({ messages, type }) => {
       if (!isCurrent()) return;
       for (const message of messages) {
+        // Not forgotten once seen: Baileys may upsert one of its sends more than once (an edit, a revoke).
+        const echo = type === 'append' && message.key.fromMe === true && this.sentHere.has(message.key.id ?? '');
         // Baileys buffers a send's events for a moment and folds a quick update into the upsert of the
         // message itself, so an own message can arrive here already failed or delivered.
         if (message.key.fromMe && type === 'append') this.reportStatus(message.key, message.status, message.messageStubParameters);
-        if (type === 'notify') this.reportInbound(socket, message);
+        if (!echo && (type === 'notify' || type === 'append')) this.reportInbound(socket, message);
       }
     });
     socket.ev.on('messages.update', (updates) => {
@@ -110,6 +122,9 @@ export class BaileysMessaging {
   }
 
   private async relay(socket: WASocket, to: string, content: Parameters<WASocket['sendMessage']>[1], id: string): Promise<WAMessage | undefined> {
+    // Before the send: Baileys echoes it on the next tick after handing it over.
+    this.sentHere.add(id);
+    if (this.sentHere.size > SENT_HERE_MAX) this.sentHere.delete(this.sentHere.values().next().value!);
     return this.guard(() => socket.sendMessage(to, content, { messageId: id }));
   }
 
