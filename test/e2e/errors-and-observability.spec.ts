@@ -1,3 +1,4 @@
+import { connect, type Socket } from 'node:net';
 import { call } from '../support/http';
 import { ADMIN_KEY, bootFor, DATABASE_KINDS, METRICS_KEY } from '../support/topology';
 
@@ -30,6 +31,25 @@ describe.each(DATABASE_KINDS)('errors, logs, metrics and docs on the %s database
       expect({ path, status: response.status, code: body.error?.code }).toEqual({ path, status, code });
       expect(typeof body.error.message).toBe('string');
     }
+  });
+
+  it('answers a body over the limit with its 413, and keeps the connection while the rest arrives', async () => {
+    const { hostname, port } = new URL(booted.server.url);
+    const socket = connect(Number(port), hostname);
+    const answers = responsesOn(socket);
+    const length = 2_000_000;
+    socket.write(`POST /tenants HTTP/1.1\r\nHost: ${hostname}\r\nX-API-Key: ${ADMIN_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`);
+
+    // Answered before the body is sent, and the connection stays: a client still writing it gets no reset.
+    const tooLarge = await answers.next();
+    expect(tooLarge.status).toBe(413);
+    expect(JSON.parse(tooLarge.body).error.code).toBe('payload_too_large');
+    expect(tooLarge.headers.connection).not.toBe('close');
+
+    socket.write(Buffer.alloc(length, 'x'));
+    socket.write(`GET /health HTTP/1.1\r\nHost: ${hostname}\r\n\r\n`);
+    expect((await answers.next()).status).toBe(200);
+    socket.destroy();
   });
 
   it('echoes X-Request-Id, logs it with the instance id, and never logs a key', async () => {
@@ -142,3 +162,46 @@ describe('an unexpected failure', () => {
     expect((await call(`${booted.server.url}/tenants`, { key: ADMIN_KEY })).status).toBe(200);
   });
 });
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** HTTP/1.1 responses read off a raw socket one after another (bodies with a Content-Length only). */
+function responsesOn(socket: Socket): { next(): Promise<RawResponse> } {
+  let buffer = Buffer.alloc(0);
+  let wake: () => void = () => undefined;
+  let closed: Error | undefined;
+  socket.on('data', (chunk: Buffer) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    wake();
+  });
+  socket.on('close', () => {
+    closed = new Error('the server closed the connection');
+    wake();
+  });
+  socket.on('error', () => undefined);
+  const parse = (): RawResponse | undefined => {
+    const end = buffer.indexOf('\r\n\r\n');
+    if (end < 0) return undefined;
+    const [statusLine, ...lines] = buffer.subarray(0, end).toString('latin1').split('\r\n');
+    const headers = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]));
+    const length = Number(headers['content-length'] ?? 0);
+    if (buffer.length < end + 4 + length) return undefined;
+    const body = buffer.subarray(end + 4, end + 4 + length).toString('utf8');
+    buffer = buffer.subarray(end + 4 + length);
+    return { status: Number(statusLine!.split(' ')[1]), headers, body };
+  };
+  return {
+    async next() {
+      for (;;) {
+        const response = parse();
+        if (response) return response;
+        if (closed) throw closed;
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+    },
+  };
+}

@@ -6,7 +6,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { acceptCsvUploads } from '@wafleet/campaigns';
 import { AppConfig, ConfigError, loadConfig } from '@wafleet/config';
-import { AllErrorsFilter, createValidationPipe, echoRequestId, RequestLogging, requestIdOf } from '@wafleet/core';
+import { AllErrorsFilter, answerOversizedBodies, createValidationPipe, echoRequestId, RequestLogging, requestIdOf } from '@wafleet/core';
 import { DataDirInUseError } from '@wafleet/database';
 import { RealtimeIoAdapter } from '@wafleet/realtime';
 import { Logger } from 'nestjs-pino';
@@ -57,6 +57,7 @@ async function bootstrap(config: AppConfig): Promise<void> {
   fastify.removeContentTypeParser(['text/plain']);
   acceptCsvUploads(fastify);
   echoRequestId(fastify);
+  answerOversizedBodies(fastify);
   app.get(RequestLogging).attach(fastify);
   if (config.docsEnabled) serveOpenApi(app, config.version);
   app.enableShutdownHooks([...STOP_SIGNALS]);

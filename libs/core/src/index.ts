@@ -16,6 +16,7 @@ export { createValidationPipe } from './http/validation';
 export { decodeCursor, encodeCursor, ListQueryDto, toPage } from './http/pagination';
 export type { CursorPosition, Page } from './http/pagination';
 export { echoRequestId, requestIdOf } from './http/request-id';
+export { answerOversizedBodies } from './http/oversized-bodies';
 export { LoggingModule } from './logging/logging.module';
 export { RequestLogging } from './logging/request-logging';
 export { loggerOptions, REDACTED_PATHS } from './logging/logger-options';
