@@ -153,6 +153,30 @@ describe('wa-sim inbound messages to an unmodified Baileys client', () => {
     expect(await eventually(inbox, allAcked)).toEqual([expect.objectContaining({ status: 'acked', deliveries: 2 })]);
   });
 
+  it('sends a message afresh, in a new session, when the device cannot decrypt it and asks again', async () => {
+    const { auth, socket } = await paired();
+    await eventually(() => sim.accounts.findDevice(PHONE, 1)?.keyBundle, Boolean);
+    const first = received(socket, 1);
+    await sim.deliverMessage(PHONE, { from: SENDER, text: 'opens the session' });
+    await first;
+    await eventually(inbox, allAcked);
+    socket.end(undefined);
+    await eventually(() => sim.listAccounts()[0]?.live, (live) => live === 0);
+
+    // A device whose Signal sessions are gone (as when its state and its receipts went different ways at
+    // a crash) cannot read what the sender encrypts in the old session: it sends a retry receipt.
+    const forgetful = copyAuthState(auth);
+    for (const key of [...forgetful.store.keys()]) if (key.startsWith('session/')) forgetful.store.delete(key);
+    const sent = await sim.deliverMessage(PHONE, { from: SENDER, text: 'read me after all' });
+    const again = track(connect(port, forgetful, undefined, LIKE_WAFLEET));
+    const arriving = received(again, 1);
+    const [{ message }] = await arriving;
+
+    expect(message.key.id).toBe(sent.id);
+    expect(message.message?.conversation).toBe('read me after all');
+    expect((await eventually(inbox, allAcked)).find((entry) => entry.id === sent.id)).toMatchObject({ status: 'acked', deliveries: 2 });
+  });
+
   it('delivers an image the client downloads and decrypts byte for byte', async () => {
     const { socket } = await paired();
     const arriving = received(socket, 1);

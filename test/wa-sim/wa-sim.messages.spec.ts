@@ -83,7 +83,7 @@ describe('wa-sim: messages an unmodified Baileys client sends', () => {
     expect(sim.stats().messagesByRecipient[jid(recipient)]).toBe(1);
   });
 
-  it('acks but never confirms a message to an offline recipient', async () => {
+  it('acks but does not confirm a message to an offline recipient until it is back online', async () => {
     const recipient = '15550005504';
     const statuses = statusesOf(socket);
     sim.failRecipient(recipient, { mode: 'offline' });
@@ -94,6 +94,10 @@ describe('wa-sim: messages an unmodified Baileys client sends', () => {
 
     expect(statuses(sent!.key.id!)).toEqual([]);
     expect(sim.stats().messagesByRecipient[jid(recipient)]).toBe(1);
+
+    sim.clearRecipientFailure(recipient);
+    await waitFor(() => statuses(sent!.key.id!).length >= 2);
+    expect(statuses(sent!.key.id!)).toEqual([DELIVERY_ACK, READ]);
   });
 
   it('counts a resent message id once per recipient, and the same id to another recipient apart', async () => {
@@ -287,6 +291,31 @@ describe('wa-sim: a message resent by a restarted client', () => {
 
       expect(sim.messagesTo(recipient)).toEqual([expect.objectContaining({ id: sent!.key.id, copies: 2, text: 'once' })]);
       expect(sim.stats().messagesByRecipient).toEqual({ [jid(recipient)]: 1 });
+    } finally {
+      restoreTimers();
+    }
+  });
+
+  it('keeps the receipts that came while the sender was offline, and delivers them at its next login', async () => {
+    const restoreTimers = unrefBaileysTimers();
+    try {
+      const recipient = '15550005509';
+      const { auth, socket } = await pairAndLogin(port, (qr) => sim.scanQr(qr, SENDER), track, clientOptions(sim));
+      const saved = copyAuthState(auth);
+      const sent = await socket.sendMessage(jid(recipient), { text: 'read this while I am away' });
+      // Gone before the first receipt (150 ms after the message): delivered and read both come while offline.
+      socket.end(undefined);
+      await waitFor(() => sim.listAccounts().find((account) => account.phone === SENDER)?.live === 0);
+      await sleep(RECEIPTS_SETTLED_MS);
+
+      const restarted = track(connect(port, saved, undefined, clientOptions(sim)));
+      const statuses = statusesOf(restarted);
+      await nextUpdate(restarted, opened);
+      await waitFor(() => statuses(sent!.key.id!).includes(READ));
+
+      // Baileys may fold the two into one update, as it does for any burst.
+      expect(statuses(sent!.key.id!).at(-1)).toBe(READ);
+      expect(statuses(sent!.key.id!).every((status) => status === DELIVERY_ACK || status === READ)).toBe(true);
     } finally {
       restoreTimers();
     }

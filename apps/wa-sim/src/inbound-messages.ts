@@ -28,7 +28,8 @@ export interface LiveDevice {
  * of the account gets every message its device has not acknowledged with a receipt, in order. What
  * waited is delivered from the offline queue as WhatsApp does, with an `offline` attribute (Baileys then
  * reports it as a `messages.upsert` of type `append`, not `notify`); what comes while the device is
- * online goes without.
+ * online goes without. The receipts other phones send for the account's own messages wait the same way
+ * while it has no live connection, and follow the waiting messages at its next login.
  */
 export class InboundMessages {
   private readonly inboxes = new Inboxes();
@@ -39,6 +40,8 @@ export class InboundMessages {
   private readonly sentOn = new WeakMap<SimConnection, Set<string>>();
   /** Per connection, the last inbox entry (`seq`) accepted before it logged in. */
   private readonly waitedUpTo = new WeakMap<SimConnection, number>();
+  /** Per account, receipts that came while it had no live connection, oldest first. */
+  private readonly heldReceipts = new Map<string, BinaryNode[]>();
 
   constructor(
     private readonly media: MediaServer,
@@ -106,25 +109,42 @@ export class InboundMessages {
    * @returns how many of them came from the offline queue
    */
   flush(phone: string): Promise<number> {
-    const next = (this.queues.get(phone) ?? Promise.resolve(0))
-      .then(() => this.send(phone))
-      .catch((err: unknown) => {
-        this.log({ event: 'inbound-delivery-failed', phone, err: String(err) });
-        return 0;
-      });
+    return this.inTurn(phone, 'inbound-delivery-failed', () => this.send(phone));
+  }
+
+  /** Runs `work` after whatever the account's queue holds, so deliveries never overtake each other. */
+  private inTurn(phone: string, failure: string, work: () => Promise<number>): Promise<number> {
+    const next = (this.queues.get(phone) ?? Promise.resolve(0)).then(work).catch((err: unknown) => {
+      this.log({ event: failure, phone, err: String(err) });
+      return 0;
+    });
     this.queues.set(phone, next);
     return next;
   }
 
   /**
+   * A receipt from another phone for a message the account sent: to its live connection, or kept for
+   * its next login. One sent to a connection that dies before reading it is lost (WhatsApp would
+   * deliver it again until the device acknowledges it; the sim does not track receipt acks).
+   */
+  async forwardReceipt(phone: string, receipt: BinaryNode): Promise<void> {
+    const live = this.liveDevice(phone);
+    if (live?.connection.isOpen) return live.connection.send(receipt);
+    this.heldReceipts.set(phone, [...(this.heldReceipts.get(phone) ?? []), receipt]);
+  }
+
+  /**
    * A `receipt` for a message (Baileys sends one, `type=inactive` while not marked online, once it has
    * decrypted and stored it) or a plain message `ack` acknowledges it. An `ack` with an `error` is the
-   * device refusing it, which leaves it unacknowledged.
+   * device refusing it (Baileys nacks a copy whose Signal message key it already used, as after a crash
+   * between its key write and its receipt): it is not delivered again. A `retry` receipt, which comes
+   * before such an `ack`, asks for a copy encrypted afresh.
    */
   onAcknowledgement(connection: SimConnection, node: BinaryNode): void {
     const phone = String(connection.payload?.username ?? '');
     const id = node.attrs.id;
     if (!phone || !id) return;
+    if (node.tag === 'receipt' && node.attrs.type === 'retry') void this.resend(phone, id);
     if (node.tag === 'receipt' && node.attrs.type !== 'retry') {
       // One receipt may cover several messages: the first id in attrs, the rest in list/item.
       const ids = [id, ...getBinaryNodeChildren(getBinaryNodeChild(node, 'list'), 'item').map((item) => item.attrs.id ?? '')];
@@ -133,7 +153,10 @@ export class InboundMessages {
         this.log({ event: 'read', phone, ids: this.inboxes.markRead(phone, ids) });
       }
     }
-    if (node.tag === 'ack' && node.attrs.class === 'message' && !node.attrs.error) this.inboxes.acknowledge(phone, id);
+    if (node.tag === 'ack' && node.attrs.class === 'message') {
+      if (node.attrs.error) this.inboxes.refuse(phone, id);
+      else this.inboxes.acknowledge(phone, id);
+    }
   }
 
   list(phone: string): InboxMessage[] {
@@ -148,7 +171,22 @@ export class InboundMessages {
 
   private async send(phone: string): Promise<number> {
     const live = this.liveDevice(phone);
-    if (!live?.device.keyBundle) return 0;
+    if (!live) return 0;
+    let offline = live.device.keyBundle ? await this.sendMessages(phone, live) : 0;
+    const receipts = this.heldReceipts.get(phone) ?? [];
+    this.heldReceipts.delete(phone);
+    for (const [index, receipt] of receipts.entries()) {
+      if (!live.connection.isOpen) {
+        this.heldReceipts.set(phone, [...receipts.slice(index), ...(this.heldReceipts.get(phone) ?? [])]);
+        break;
+      }
+      await live.connection.send({ ...receipt, attrs: { ...receipt.attrs, offline: String(offline++) } });
+    }
+    return offline;
+  }
+
+  /** @returns how many of them came from the offline queue */
+  private async sendMessages(phone: string, live: LiveDevice): Promise<number> {
     const sent = this.sentOn.get(live.connection) ?? new Set<string>();
     this.sentOn.set(live.connection, sent);
     const waitedUpTo = this.waitedUpTo.get(live.connection) ?? 0;
@@ -165,9 +203,26 @@ export class InboundMessages {
     return offline;
   }
 
-  private async seal(phone: string, entry: InboxEntry, device: LinkedDevice): Promise<BinaryNode> {
+  /**
+   * The device could not decrypt message `id` and asked for it again (a retry receipt, then an error
+   * `ack`): the sender's phone encrypts it afresh, in a new session, and sends it again under the same
+   * id, as WhatsApp's senders do.
+   */
+  private resend(phone: string, id: string): Promise<number> {
+    return this.inTurn(phone, 'inbound-retry-failed', async () => {
+      const entry = this.inboxes.find(phone, id);
+      const live = this.liveDevice(phone);
+      if (!entry || entry.status === 'acked' || !live?.device.keyBundle || !live.connection.isOpen) return 0;
+      this.log({ event: 'inbound-retry', phone, id });
+      await live.connection.send(await this.seal(phone, entry, live.device, true));
+      this.inboxes.markDelivered(entry);
+      return 0;
+    });
+  }
+
+  private async seal(phone: string, entry: InboxEntry, device: LinkedDevice, fresh = false): Promise<BinaryNode> {
     const deviceJid = `${phone}:${device.device}@s.whatsapp.net`;
-    const { type, ciphertext } = await this.senders.seal(entry.from, deviceJid, device, entry.message);
+    const { type, ciphertext } = await this.senders.seal(entry.from, deviceJid, device, entry.message, fresh);
     const media: Record<string, string> = entry.type === 'image' ? { mediatype: entry.type } : {};
     const stanzaType = entry.type === 'image' ? 'media' : entry.type === 'reaction' ? 'reaction' : 'text';
     const edit = EDIT_ATTR[entry.type];

@@ -17,6 +17,24 @@ describe('Inboxes', () => {
     expect(inboxes.list('15550002000')[0]).toMatchObject({ status: 'acked', deliveries: 2 });
   });
 
+  it('stops delivering a message the device refused, unless a later copy is acknowledged', () => {
+    const inboxes = new Inboxes();
+    const refused = inboxes.add('15550002000', text('unreadable'));
+    const retried = inboxes.add('15550002000', text('read on the second copy'));
+    const acked = inboxes.add('15550002000', text('already read'));
+    inboxes.acknowledge('15550002000', acked.id);
+
+    for (const entry of [refused, retried, acked]) inboxes.refuse('15550002000', entry.id);
+    expect(inboxes.unacknowledged('15550002000')).toEqual([]);
+    inboxes.acknowledge('15550002000', retried.id);
+
+    expect(inboxes.list('15550002000').map(({ text, status }) => [text, status])).toEqual([
+      ['unreadable', 'refused'],
+      ['read on the second copy', 'acked'],
+      ['already read', 'acked'],
+    ]);
+  });
+
   it('keeps each account apart, lists unacknowledged messages oldest first and ignores unknown ids', () => {
     const inboxes = new Inboxes();
     const first = inboxes.add('15550002000', text('one'));

@@ -3,9 +3,11 @@ import type { BinaryNode, proto } from 'baileys';
 
 /**
  * `pending`: waiting for the account to be online; `delivered`: sent, but the device has not
- * acknowledged it, so the next connection gets it again; `acked`: the device sent a receipt.
+ * acknowledged it, so the next connection gets it again; `acked`: the device sent a receipt;
+ * `refused`: the device answered with an error `ack` (it could not read it, and asked for no new copy),
+ * so it is not delivered again.
  */
-export type InboxStatus = 'pending' | 'delivered' | 'acked';
+export type InboxStatus = 'pending' | 'delivered' | 'acked' | 'refused';
 
 /** A message for an account, as the control API shows it. */
 export interface InboxMessage {
@@ -61,14 +63,20 @@ export class Inboxes {
     return entry;
   }
 
-  /** Everything the device has not acknowledged yet, oldest first. */
+  /** Everything the device has neither acknowledged nor refused yet, oldest first. */
   unacknowledged(phone: string): InboxEntry[] {
-    return (this.byPhone.get(phone) ?? []).filter((entry) => entry.status !== 'acked');
+    return (this.byPhone.get(phone) ?? []).filter((entry) => entry.status !== 'acked' && entry.status !== 'refused');
   }
 
   markDelivered(entry: InboxEntry): void {
     entry.deliveries++;
     if (entry.status === 'pending') entry.status = 'delivered';
+  }
+
+  /** The device refused it; a copy it reads later (sent again after a retry receipt) still acknowledges it. */
+  refuse(phone: string, id: string): void {
+    const entry = this.find(phone, id);
+    if (entry && entry.status !== 'acked') entry.status = 'refused';
   }
 
   /** @returns whether `id` was a message of this account */

@@ -98,8 +98,12 @@ export class Messaging {
     this.phones.ensure(phone).failure = failure;
   }
 
+  /** An offline recipient comes back online and confirms what it was sent meanwhile. */
   clearRecipientFailure(phone: string): void {
     const found = this.phones.find(phone);
-    if (found) found.failure = undefined;
+    if (!found) return;
+    const wasOffline = found.failure?.mode === 'offline';
+    found.failure = undefined;
+    if (wasOffline) this.outgoing.backOnline(found.phone);
   }
 }

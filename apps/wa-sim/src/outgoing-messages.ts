@@ -50,19 +50,21 @@ const PLAYED_MEDIA = new Set(['ptt', 'audio']);
 /**
  * Messages clients send to other numbers: the server `ack`s each stanza, and each recipient's phone
  * confirms it with `delivered`, `read` and, for voice notes, `played` receipts, unless the recipient
- * was told to fail.
+ * was told to fail. An offline recipient confirms what it was sent once it is back online.
  */
 export class OutgoingMessages {
   /** Recipient jid → message id → message. */
   private readonly byRecipient = new Map<string, Map<string, SentMessage>>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly delayMs: number;
+  /** Per recipient phone, what it was sent while offline, oldest first: no receipt yet. */
+  private readonly unconfirmed = new Map<string, { senderPhone: string; node: BinaryNode; to: string }[]>();
 
   constructor(
     private readonly phones: VirtualPhones,
     /** Where media messages' files are: the recipient fetches and decrypts each one, as a phone would. */
     private readonly media: MediaServer,
-    /** Sends a receipt to whichever connection of `phone` is live by then; the sim drops it if none is. */
+    /** Sends a receipt to whichever connection of `phone` is live by then, or keeps it for its next login. */
     private readonly deliver: (phone: string, node: BinaryNode) => Promise<void>,
     options: OutgoingMessagesOptions = {},
     private readonly log: (event: Record<string, unknown>) => void = () => {},
@@ -83,7 +85,15 @@ export class OutgoingMessages {
     }
     this.record(sender, target, node);
     if (target.failure?.mode !== 'offline') this.scheduleReceipts(sender.phone, node, to);
+    else this.unconfirmed.set(target.phone, [...(this.unconfirmed.get(target.phone) ?? []), { senderPhone: sender.phone, node, to }]);
     return ack(node);
+  }
+
+  /** The recipient's phone is back online: it confirms what it was sent meanwhile, as it does any message. */
+  backOnline(phone: string): void {
+    const waiting = this.unconfirmed.get(phone) ?? [];
+    this.unconfirmed.delete(phone);
+    for (const { senderPhone, node, to } of waiting) this.scheduleReceipts(senderPhone, node, to);
   }
 
   messagesTo(phone: string): SentMessage[] {

@@ -34,10 +34,14 @@ const silent = pino({ level: 'silent' });
 export class SenderPhones {
   private readonly byPhone = new Map<string, SenderPhone>();
 
-  /** Encrypts `message` from phone `sender` for `device` of the account at `deviceJid`. */
-  async seal(sender: string, deviceJid: string, device: LinkedDevice, message: proto.IMessage): Promise<SealedMessage> {
+  /**
+   * Encrypts `message` from phone `sender` for `device` of the account at `deviceJid`. `fresh` opens a
+   * new session first, as a phone does when the device asks for a message again (a retry receipt): it
+   * could not decrypt the first copy, so its side of the old session is of no use.
+   */
+  async seal(sender: string, deviceJid: string, device: LinkedDevice, message: proto.IMessage, fresh = false): Promise<SealedMessage> {
     const phone = this.phone(sender);
-    if (!phone.sessions.has(deviceJid)) {
+    if (fresh || !phone.sessions.has(deviceJid)) {
       await phone.repository.injectE2ESession({ jid: deviceJid, session: takeSession(device) });
       phone.sessions.add(deviceJid);
     }

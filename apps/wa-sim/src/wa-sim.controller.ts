@@ -37,8 +37,9 @@ type Sim = Pick<
  * Recipients (any number a client sends to, paired or not):
  * - `POST /recipients/:phone/fail` with `{ "mode": "error", "code"?: 400–599 }` refuses its messages:
  *   the `ack` carries `error` (default 500, Baileys status ERROR) and no receipt follows; with
- *   `{ "mode": "offline" }` its messages are acked but never delivered, read or played.
- * - `DELETE /recipients/:phone/fail` makes it answer normally again.
+ *   `{ "mode": "offline" }` its messages are acked but not delivered, read or played while it stays so.
+ * - `DELETE /recipients/:phone/fail` makes it answer normally again; an offline one comes back online
+ *   and confirms (delivered, read, played) what it was sent meanwhile.
  * - `GET /recipients/:phone/messages` lists what it was sent, one entry per message id:
  *   `{ data: [{ id, to, from, type, mediaType?, edit?, at, copies, text?, content? }] }`, `content` being
  *   what its phone decrypted (see DecodedContent: kind, text, media fetched and decrypted, location,

@@ -48,7 +48,7 @@ export class WaSimServer implements ConnectionEvents {
 
   constructor(private readonly options: WaSimOptions = {}) {
     this.replies = new PendingReplies(options.replyTimeoutMs ?? 10_000);
-    const deliver = async (phone: string, node: BinaryNode) => this.live.find(phone)?.send(node);
+    const deliver = (phone: string, node: BinaryNode) => this.inbound.forwardReceipt(phone, node);
     this.messaging = new Messaging(this.accounts, deliver, options, (event) => this.log(event));
     this.inbound = new InboundMessages(this.messaging.media, (phone) => this.liveDevice(phone), (event) => this.log(event));
     this.linking = new CompanionLinking(this.accounts, this.replies, options.refsPerRegistration ?? 6, options.replyTimeoutMs ?? 10_000);
