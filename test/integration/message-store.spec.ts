@@ -121,6 +121,31 @@ describe('the message store on PostgreSQL', () => {
     expect(await usage()).toEqual({ sent: before.sent, received: before.received + 2 });
   });
 
+  it('applies an edit and a delete once, with one event each, however often WhatsApp delivers them', async () => {
+    const running = await ownedSession();
+    const common = { chat: FRIEND, sender: FRIEND, fromMe: false, timestamp: new Date().toISOString() };
+    const target = { id: 'IN-E', chat: FRIEND, fromMe: false };
+    expect(await store.storeInbound(running, { ...common, kind: 'text', id: 'IN-E', text: 'teh typo' })).toBe(true);
+    const edit = { ...common, kind: 'edit' as const, id: 'IN-E-1', target, text: 'the typo' };
+    const remove = { ...common, kind: 'delete' as const, id: 'IN-E-2', target };
+
+    expect(await store.storeInbound(running, edit)).toBe(true);
+    expect(await store.storeInbound(running, edit)).toBe(false);
+    expect(await store.storeInbound(running, { ...edit, id: 'IN-E-3', text: 'the typo, again' })).toBe(true);
+    expect(await store.storeInbound(running, remove)).toBe(true);
+    expect(await store.storeInbound(running, remove)).toBe(false);
+    // What names a message this session never stored still has its event, every time.
+    const elsewhere = { ...remove, id: 'IN-E-4', target: { ...target, id: 'NOT-STORED' } };
+    expect(await store.storeInbound(running, elsewhere)).toBe(true);
+
+    expect(eventsOf(running.sessionId)).toEqual(['message.received', 'message.edited', 'message.edited', 'message.deleted', 'message.deleted']);
+    const [row] = await database.query<{ body: string | null; edited: boolean; deleted: boolean }>(
+      `SELECT body, edited, deleted FROM messages WHERE session_id = $1 AND wa_id = 'IN-E'`,
+      [running.sessionId],
+    );
+    expect(row).toEqual({ body: null, edited: true, deleted: true });
+  });
+
   it('writes nothing for an owner whose lease epoch moved on', async () => {
     const stale = await ownedSession('replica-a');
     const id = await pendingText(stale, 'WA-3');

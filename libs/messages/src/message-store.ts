@@ -231,7 +231,8 @@ export class MessageStore {
   /**
    * A message the session received (or its account wrote on another device): stored once however often
    * WhatsApp delivers it, the chat brought up to date, and its event in the log. Edits and deletes change
-   * the message they name; reactions are stored as messages of their own.
+   * the message they name, with no second event for one delivered again; reactions are stored as
+   * messages of their own.
    * @returns whether it was new
    */
   async storeInbound(running: RunningEngine, message: InboundMessage): Promise<boolean> {
@@ -239,15 +240,21 @@ export class MessageStore {
       (await this.inLog(async (manager, append) => {
         const at = { sessionId: running.sessionId, epoch: running.epoch };
         if (message.kind === 'edit' || message.kind === 'delete') {
-          const [target]: { id: string }[] = await manager.query(
-            `WITH updated AS (
-               UPDATE messages SET ${message.kind === 'edit' ? 'body = $4, edited = true' : 'deleted = true, body = NULL'}, updated_at = now()
-               WHERE session_id = $1 AND wa_id = $2 AND chat = $3 RETURNING id)
-             SELECT id FROM updated`,
-            message.kind === 'edit' ? [running.sessionId, message.target.id, message.target.chat, message.text] : [running.sessionId, message.target.id, message.target.chat],
+          const edit = message.kind === 'edit';
+          // `done`: the message is already so, as when WhatsApp delivers the edit or delete a second time.
+          const targets: { id: string; done: boolean }[] = await manager.query(
+            `WITH target AS (
+               SELECT id, ${edit ? 'edited AND body IS NOT DISTINCT FROM $4' : 'deleted'} AS done FROM messages
+               WHERE session_id = $1 AND wa_id = $2 AND chat = $3),
+             updated AS (
+               UPDATE messages m SET ${edit ? 'body = $4, edited = true' : 'deleted = true, body = NULL'}, updated_at = now()
+               FROM target WHERE m.id = target.id AND NOT target.done RETURNING m.id)
+             SELECT id, done FROM target`,
+            edit ? [running.sessionId, message.target.id, message.target.chat, message.text] : [running.sessionId, message.target.id, message.target.chat],
           );
-          const base = { id: target?.id ?? null, waId: message.target.id, chat: message.target.chat };
-          if (message.kind === 'edit') await append({ ...at, type: 'message.edited', data: { ...base, text: message.text } });
+          if (targets.length > 0 && targets.every((target) => target.done)) return false;
+          const base = { id: targets[0]?.id ?? null, waId: message.target.id, chat: message.target.chat };
+          if (edit) await append({ ...at, type: 'message.edited', data: { ...base, text: message.text } });
           else await append({ ...at, type: 'message.deleted', data: base });
           return true;
         }
