@@ -6,21 +6,12 @@ import { BaileysEngine, EngineNotRegisteringError, type BaileysEngineOptions, ty
 import { WaSimServer } from '../../apps/wa-sim/src/wa-sim.server';
 import { unrefBaileysTimers } from '../wa-sim/baileys-timers';
 import { migratedDatabase, type TestDatabase } from '../support/postgres';
+import { until } from '../support/wait';
 import { enterPairingCode } from '../support/wa-sim';
 
 type Recorded = { [K in keyof EngineEvents]: [K, ...EngineEvents[K]] }[keyof EngineEvents];
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor<T>(read: () => T, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = read();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`not true within ${timeoutMs} ms`);
-    await sleep(20);
-  }
-}
 
 /** Resolves with the args of the next `name` event; rejects on a close first (unless close is awaited) or on timeout. */
 function next<K extends keyof EngineEvents>(engine: BaileysEngine, name: K, timeoutMs = 20_000): Promise<EngineEvents[K]> {
@@ -120,7 +111,7 @@ describe('BaileysEngine against wa-sim and PostgreSQL', () => {
   it('reports what WhatsApp kept while no engine was connected, at the next login, then what comes live', async () => {
     const sessionId = await createSession();
     const first = await pair(sessionId, '15550001212');
-    await waitFor(() => sim.accounts.findDevice('15550001212', 1)?.keyBundle);
+    await until('the device uploaded its keys', () => sim.accounts.findDevice('15550001212', 1)?.keyBundle);
     await first.engine.stop();
 
     // Between two owners, as in a failover: WhatsApp delivers these at the next login, from its offline queue.
@@ -132,9 +123,9 @@ describe('BaileysEngine against wa-sim and PostgreSQL', () => {
     const received: InboundMessage[] = [];
     second.engine.on('message', (message) => received.push(message));
     await second.engine.start();
-    await waitFor(() => received.length >= 2);
+    await until('the two queued messages', () => received.length >= 2);
     const live = await sim.deliverMessage('15550001212', { from: '15550009191', text: 'now connected' });
-    await waitFor(() => received.length >= 3);
+    await until('the live message', () => received.length >= 3);
 
     expect(received.map((message) => ({ id: message.id, text: 'text' in message ? message.text : undefined, fromMe: message.fromMe }))).toEqual([
       { id: waited[0]!.id, text: 'while nobody was connected', fromMe: false },

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { loadConfig } from '@wafleet/config';
 import { EventLog, SessionEvents, type SessionEventType } from '@wafleet/sessions';
 import { ENQUEUE_DELIVERIES_SQL, WebhookOutbox, type DeliveryOutcome } from '@wafleet/webhooks';
-import { migratedDatabase, type TestDatabase } from '../support/postgres';
+import { migratedDatabase, whileRetentionTurnTaken, type TestDatabase } from '../support/postgres';
 
 /**
  * The webhook outbox on PostgreSQL: deliveries are written in the event's transaction and only for
@@ -173,14 +173,7 @@ describe('the webhook outbox on PostgreSQL', () => {
     const left = async () => (await database.query<{ status: string }>(`SELECT status FROM webhook_deliveries ORDER BY status`)).map((row) => row.status);
 
     // Another replica holds the turn: this one deletes nothing.
-    const other = await new DataSource({ type: 'postgres', url: database.url, poolSize: 1 }).initialize();
-    try {
-      await other.query(`SELECT pg_advisory_lock(hashtext('wafleet:retention:webhook_deliveries'))`);
-      expect(await outbox.prune(30, 100)).toBe(0);
-      await other.query(`SELECT pg_advisory_unlock(hashtext('wafleet:retention:webhook_deliveries'))`);
-    } finally {
-      await other.destroy();
-    }
+    expect(await whileRetentionTurnTaken(database.url, 'webhook_deliveries', () => outbox.prune(30, 100))).toBe(0);
     expect(await outbox.prune(30, 2)).toBe(2);
     expect(await outbox.prune(30, 2)).toBe(1);
     expect(await outbox.prune(30, 2)).toBe(0);

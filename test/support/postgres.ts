@@ -74,3 +74,19 @@ export async function migratedDatabase(
 
 /** An entity class, as TypeORM takes it. */
 type EntitySchemaTarget = new (...args: never[]) => unknown;
+
+/**
+ * Runs `work` while another connection holds the retention turn of `table` (as another replica's sweep
+ * would), and releases it before closing: a closed connection's backend lets its locks go a moment late.
+ */
+export async function whileRetentionTurnTaken<T>(url: string, table: string, work: () => Promise<T>): Promise<T> {
+  const other = await new DataSource({ type: 'postgres', url, poolSize: 1 }).initialize();
+  try {
+    await other.query(`SELECT pg_advisory_lock(hashtext($1))`, [`wafleet:retention:${table}`]);
+    const result = await work();
+    await other.query(`SELECT pg_advisory_unlock(hashtext($1))`, [`wafleet:retention:${table}`]);
+    return result;
+  } finally {
+    await other.destroy();
+  }
+}

@@ -81,7 +81,7 @@ export class Inboxes {
 
   /** @returns whether `id` was a message of this account */
   acknowledge(phone: string, id: string): boolean {
-    const entry = this.byPhone.get(phone)?.find((candidate) => candidate.id === id);
+    const entry = this.find(phone, id);
     if (entry) entry.status = 'acked';
     return entry !== undefined;
   }

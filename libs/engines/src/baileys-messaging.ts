@@ -59,7 +59,7 @@ export class BaileysMessaging {
         // Baileys buffers a send's events for a moment and folds a quick update into the upsert of the
         // message itself, so an own message can arrive here already failed or delivered.
         if (message.key.fromMe && type === 'append') this.reportStatus(message.key, message.status, message.messageStubParameters);
-        if (!echo && (type === 'notify' || type === 'append')) this.reportInbound(socket, message);
+        if (!echo) this.reportInbound(socket, message);
       }
     });
     socket.ev.on('messages.update', (updates) => {
