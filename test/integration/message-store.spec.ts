@@ -6,6 +6,7 @@ import { SessionLeaseMetrics, SessionLeases } from '@wafleet/registry';
 import { EventLog, SessionEvents, type RunningEngine, type SessionEvent } from '@wafleet/sessions';
 import { Registry } from 'prom-client';
 import { newOutgoingId } from '../../libs/messages/src/message-rows';
+import { MessageChanges } from '../../libs/messages/src/message-changes';
 import { MessageStore } from '../../libs/messages/src/message-store';
 import { MESSAGE_COLUMNS, toMessageView, type MessageRow } from '../../libs/messages/src/message.view';
 import { migratedDatabase, type TestDatabase } from '../support/postgres';
@@ -18,6 +19,7 @@ describe('the message store on PostgreSQL', () => {
   let dataSource: DataSource;
   let tenantId: string;
   let store: MessageStore;
+  let changes: MessageChanges;
   const published: SessionEvent[] = [];
   const leases: SessionLeases[] = [];
 
@@ -25,7 +27,8 @@ describe('the message store on PostgreSQL', () => {
     ({ database, dataSource, tenantId } = await migratedDatabase());
     const events = new SessionEvents();
     events.subscribe((event) => published.push(event));
-    store = new MessageStore(dataSource, new EventLog(dataSource, events));
+    store = new MessageStore(dataSource);
+    changes = new MessageChanges(new EventLog(dataSource, events));
   });
 
   afterAll(async () => {
@@ -70,11 +73,11 @@ describe('the message store on PostgreSQL', () => {
   it('moves a status forward only: a late delivered never undoes read, and a failure after delivery is ignored', async () => {
     const running = await ownedSession();
     const id = await pendingText(running, 'WA-1');
-    expect(await store.markSent(running, id, { id: 'WA-1', chat: FRIEND, kind: 'text', timestamp: new Date().toISOString() })).toMatchObject({ status: 'sent' });
-    expect(await store.applyStatus(running, { id: 'WA-1', chat: FRIEND, status: 'read' })).toEqual({ id, status: 'read' });
-    expect(await store.applyStatus(running, { id: 'WA-1', chat: FRIEND, status: 'delivered' })).toBeNull();
-    expect(await store.applyStatus(running, { id: 'WA-1', chat: FRIEND, status: 'failed' })).toBeNull();
-    expect(await store.applyStatus(running, { id: 'WA-1', chat: FRIEND, status: 'played' })).toEqual({ id, status: 'played' });
+    expect(await changes.markSent(running, id, { id: 'WA-1', chat: FRIEND, kind: 'text', timestamp: new Date().toISOString() })).toMatchObject({ status: 'sent' });
+    expect(await changes.applyStatus(running, { id: 'WA-1', chat: FRIEND, status: 'read' })).toEqual({ id, status: 'read' });
+    expect(await changes.applyStatus(running, { id: 'WA-1', chat: FRIEND, status: 'delivered' })).toBeNull();
+    expect(await changes.applyStatus(running, { id: 'WA-1', chat: FRIEND, status: 'failed' })).toBeNull();
+    expect(await changes.applyStatus(running, { id: 'WA-1', chat: FRIEND, status: 'played' })).toEqual({ id, status: 'played' });
     expect(await statusOf(id)).toBe('played');
     expect(eventsOf(running.sessionId)).toEqual(['message.sent', 'status:read', 'status:played']);
   });
@@ -83,10 +86,10 @@ describe('the message store on PostgreSQL', () => {
     const running = await ownedSession();
     const id = await pendingText(running, 'WA-2');
     const before = await usage();
-    expect(await store.applyStatus(running, { id: 'WA-2', chat: FRIEND, status: 'delivered' })).toEqual({ id, status: 'delivered' });
-    expect(await store.markSent(running, id, { id: 'WA-2', chat: FRIEND, kind: 'text', timestamp: new Date().toISOString() })).toMatchObject({ status: 'delivered' });
+    expect(await changes.applyStatus(running, { id: 'WA-2', chat: FRIEND, status: 'delivered' })).toEqual({ id, status: 'delivered' });
+    expect(await changes.markSent(running, id, { id: 'WA-2', chat: FRIEND, kind: 'text', timestamp: new Date().toISOString() })).toMatchObject({ status: 'delivered' });
     // Recorded again (the engine reported it twice): still one message sent, and the chat's latest.
-    expect(await store.markSent(running, id, { id: 'WA-2', chat: FRIEND, kind: 'text', timestamp: new Date().toISOString() })).toMatchObject({ status: 'delivered' });
+    expect(await changes.markSent(running, id, { id: 'WA-2', chat: FRIEND, kind: 'text', timestamp: new Date().toISOString() })).toMatchObject({ status: 'delivered' });
     expect(await usage()).toEqual({ sent: before.sent + 1, received: before.received });
     expect((await store.chats(running.sessionId, 10, 0)).data).toEqual([{ jid: FRIEND, lastMessageId: id, lastMessageAt: expect.any(String), unread: 0 }]);
   });
@@ -98,24 +101,24 @@ describe('the message store on PostgreSQL', () => {
     await database.query(`UPDATE messages SET status = 'failed', error = $2::jsonb WHERE id = $1`, [withdrawn, JSON.stringify({ code: 'campaign_cancelled', message: 'cancelled' })]);
     await database.query(`UPDATE messages SET status = 'failed', error = $2::jsonb WHERE id = $1`, [refused, JSON.stringify({ code: 'message_refused', message: 'no' })]);
     const sentAt = new Date().toISOString();
-    expect(await store.markSent(running, withdrawn, { id: 'WA-4', chat: FRIEND, kind: 'text', timestamp: sentAt })).toMatchObject({ status: 'sent', error: null });
-    expect(await store.markSent(running, refused, { id: 'WA-5', chat: FRIEND, kind: 'text', timestamp: sentAt })).toMatchObject({ status: 'failed' });
-    expect(await store.applyStatus(running, { id: 'WA-4', chat: FRIEND, status: 'delivered' })).toEqual({ id: withdrawn, status: 'delivered' });
+    expect(await changes.markSent(running, withdrawn, { id: 'WA-4', chat: FRIEND, kind: 'text', timestamp: sentAt })).toMatchObject({ status: 'sent', error: null });
+    expect(await changes.markSent(running, refused, { id: 'WA-5', chat: FRIEND, kind: 'text', timestamp: sentAt })).toMatchObject({ status: 'failed' });
+    expect(await changes.applyStatus(running, { id: 'WA-4', chat: FRIEND, status: 'delivered' })).toEqual({ id: withdrawn, status: 'delivered' });
   });
 
   it('stores an inbound message once however often it is delivered, counting it unread and received once', async () => {
     const running = await ownedSession();
     const before = await usage();
     const inbound = { kind: 'text' as const, id: 'IN-1', chat: FRIEND, sender: FRIEND, fromMe: false, timestamp: new Date().toISOString(), text: 'hello' };
-    expect(await store.storeInbound(running, inbound)).toBe(true);
-    expect(await store.storeInbound(running, inbound)).toBe(false);
+    expect(await changes.storeInbound(running, inbound)).toBe(true);
+    expect(await changes.storeInbound(running, inbound)).toBe(false);
     expect(eventsOf(running.sessionId)).toEqual(['message.received']);
     expect((await store.chats(running.sessionId, 10, 0)).data).toEqual([expect.objectContaining({ jid: FRIEND, unread: 1 })]);
     expect(await usage()).toEqual({ sent: before.sent, received: before.received + 1 });
 
     // What the account wrote on another device is neither unread nor received; a reaction is received, not unread.
-    expect(await store.storeInbound(running, { ...inbound, id: 'IN-OWN', fromMe: true, text: 'from my phone' })).toBe(true);
-    expect(await store.storeInbound(running, { kind: 'reaction', id: 'IN-R', chat: FRIEND, sender: FRIEND, fromMe: false, timestamp: inbound.timestamp, target: { id: 'IN-1', chat: FRIEND, fromMe: false }, emoji: '👍' })).toBe(true);
+    expect(await changes.storeInbound(running, { ...inbound, id: 'IN-OWN', fromMe: true, text: 'from my phone' })).toBe(true);
+    expect(await changes.storeInbound(running, { kind: 'reaction', id: 'IN-R', chat: FRIEND, sender: FRIEND, fromMe: false, timestamp: inbound.timestamp, target: { id: 'IN-1', chat: FRIEND, fromMe: false }, emoji: '👍' })).toBe(true);
     const [reaction] = await database.query<{ id: string }>(`SELECT id FROM messages WHERE session_id = $1 AND wa_id = 'IN-R'`, [running.sessionId]);
     expect((await store.chats(running.sessionId, 10, 0)).data).toEqual([expect.objectContaining({ jid: FRIEND, unread: 1, lastMessageId: reaction!.id })]);
     expect(await usage()).toEqual({ sent: before.sent, received: before.received + 2 });
@@ -125,18 +128,18 @@ describe('the message store on PostgreSQL', () => {
     const running = await ownedSession();
     const common = { chat: FRIEND, sender: FRIEND, fromMe: false, timestamp: new Date().toISOString() };
     const target = { id: 'IN-E', chat: FRIEND, fromMe: false };
-    expect(await store.storeInbound(running, { ...common, kind: 'text', id: 'IN-E', text: 'teh typo' })).toBe(true);
+    expect(await changes.storeInbound(running, { ...common, kind: 'text', id: 'IN-E', text: 'teh typo' })).toBe(true);
     const edit = { ...common, kind: 'edit' as const, id: 'IN-E-1', target, text: 'the typo' };
     const remove = { ...common, kind: 'delete' as const, id: 'IN-E-2', target };
 
-    expect(await store.storeInbound(running, edit)).toBe(true);
-    expect(await store.storeInbound(running, edit)).toBe(false);
-    expect(await store.storeInbound(running, { ...edit, id: 'IN-E-3', text: 'the typo, again' })).toBe(true);
-    expect(await store.storeInbound(running, remove)).toBe(true);
-    expect(await store.storeInbound(running, remove)).toBe(false);
+    expect(await changes.storeInbound(running, edit)).toBe(true);
+    expect(await changes.storeInbound(running, edit)).toBe(false);
+    expect(await changes.storeInbound(running, { ...edit, id: 'IN-E-3', text: 'the typo, again' })).toBe(true);
+    expect(await changes.storeInbound(running, remove)).toBe(true);
+    expect(await changes.storeInbound(running, remove)).toBe(false);
     // What names a message this session never stored still has its event, every time.
     const elsewhere = { ...remove, id: 'IN-E-4', target: { ...target, id: 'NOT-STORED' } };
-    expect(await store.storeInbound(running, elsewhere)).toBe(true);
+    expect(await changes.storeInbound(running, elsewhere)).toBe(true);
 
     expect(eventsOf(running.sessionId)).toEqual(['message.received', 'message.edited', 'message.edited', 'message.deleted', 'message.deleted']);
     const [row] = await database.query<{ body: string | null; edited: boolean; deleted: boolean }>(
@@ -151,12 +154,12 @@ describe('the message store on PostgreSQL', () => {
     const id = await pendingText(stale, 'WA-3');
     const fresh = { ...stale, epoch: (await claim('replica-b', stale.sessionId))! };
     expect(fresh.epoch).not.toBe(stale.epoch);
-    expect(await store.markSent(stale, id, { id: 'WA-3', chat: FRIEND, kind: 'text', timestamp: new Date().toISOString() })).toBeNull();
-    expect(await store.applyStatus(stale, { id: 'WA-3', chat: FRIEND, status: 'read' })).toBeNull();
-    expect(await store.storeInbound(stale, { kind: 'text', id: 'IN-2', chat: FRIEND, sender: FRIEND, fromMe: false, timestamp: new Date().toISOString(), text: 'x' })).toBe(false);
+    expect(await changes.markSent(stale, id, { id: 'WA-3', chat: FRIEND, kind: 'text', timestamp: new Date().toISOString() })).toBeNull();
+    expect(await changes.applyStatus(stale, { id: 'WA-3', chat: FRIEND, status: 'read' })).toBeNull();
+    expect(await changes.storeInbound(stale, { kind: 'text', id: 'IN-2', chat: FRIEND, sender: FRIEND, fromMe: false, timestamp: new Date().toISOString(), text: 'x' })).toBe(false);
     expect(await statusOf(id)).toBe('pending');
     expect(eventsOf(stale.sessionId)).toEqual([]);
-    expect(await store.applyStatus(fresh, { id: 'WA-3', chat: FRIEND, status: 'read' })).toEqual({ id, status: 'read' });
+    expect(await changes.applyStatus(fresh, { id: 'WA-3', chat: FRIEND, status: 'read' })).toEqual({ id, status: 'read' });
   });
 
   it('writes concurrent plain sends together, each as a full row, and fails only the one whose session is gone', async () => {
@@ -227,11 +230,11 @@ describe('the message store on PostgreSQL', () => {
     const stale = { ...running };
     const fresh = { ...running, epoch: (await claim('replica-b', running.sessionId))! };
     const at = new Date().toISOString();
-    expect(await store.markSent(stale, sent.id, { id: 'WA-IMG-1', chat: FRIEND, kind: 'image', timestamp: at })).toBeNull();
+    expect(await changes.markSent(stale, sent.id, { id: 'WA-IMG-1', chat: FRIEND, kind: 'image', timestamp: at })).toBeNull();
     expect(await store.upload(sent.id)).toEqual(Buffer.from('bytes of WA-IMG-1'));
 
-    expect(await store.markSent(fresh, sent.id, { id: 'WA-IMG-1', chat: FRIEND, kind: 'image', timestamp: at })).toMatchObject({ status: 'sent' });
-    expect(await store.markFailed(fresh, failed.id, { code: 'message_refused', message: 'no' })).toMatchObject({ status: 'failed' });
+    expect(await changes.markSent(fresh, sent.id, { id: 'WA-IMG-1', chat: FRIEND, kind: 'image', timestamp: at })).toMatchObject({ status: 'sent' });
+    expect(await changes.markFailed(fresh, failed.id, { code: 'message_refused', message: 'no' })).toMatchObject({ status: 'failed' });
     expect(await store.upload(sent.id)).toBeUndefined();
     expect(await store.upload(failed.id)).toBeUndefined();
   });

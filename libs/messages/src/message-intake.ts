@@ -3,7 +3,7 @@ import type { InboundMessage, MessageStatusUpdate } from '@wafleet/engines';
 import { SessionRuntime, type MessageStatusName, type RunningEngine } from '@wafleet/sessions';
 import { Rendezvous } from '@wafleet/sync';
 import { keysResolvedBy } from './message-status';
-import { MessageStore } from './message-store';
+import { MessageChanges } from './message-changes';
 
 /**
  * What the engines this replica runs report about messages — receipts of sent ones, and messages
@@ -20,7 +20,7 @@ export class MessageIntake implements OnModuleInit {
 
   constructor(
     private readonly runtime: SessionRuntime,
-    private readonly store: MessageStore,
+    private readonly changes: MessageChanges,
     private readonly rendezvous: Rendezvous,
   ) {}
 
@@ -83,7 +83,7 @@ export class MessageIntake implements OnModuleInit {
   private async applyStatus(running: RunningEngine, update: MessageStatusUpdate): Promise<void> {
     const held = this.held.get(`${running.sessionId}|${update.id}`);
     if (held) return void held.push(update);
-    const applied = await this.store.applyStatus(running, update);
+    const applied = await this.changes.applyStatus(running, update);
     if (applied) await this.signal(applied.id, applied.status);
   }
 
@@ -95,7 +95,7 @@ export class MessageIntake implements OnModuleInit {
   }
 
   private async receive(running: RunningEngine, message: InboundMessage): Promise<void> {
-    await this.store.storeInbound(running, message);
+    await this.changes.storeInbound(running, message);
   }
 
   private failed(running: RunningEngine, error: unknown, what: string): void {

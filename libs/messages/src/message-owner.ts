@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { EngineNotConnectedError, InvalidMessageError, type MessageKey, type PresenceState } from '@wafleet/engines';
 import { EventLog, SessionRuntime, type RunningEngine } from '@wafleet/sessions';
 import { DataSource } from 'typeorm';
+import { MessageChanges } from './message-changes';
 import { MessageIntake } from './message-intake';
 import { MessageStore } from './message-store';
 import { MESSAGE_COLUMNS, toMessageView, type MessageRow, type MessageView } from './message.view';
@@ -33,6 +34,7 @@ export class MessageOwner {
   constructor(
     private readonly runtime: SessionRuntime,
     private readonly store: MessageStore,
+    private readonly changes: MessageChanges,
     private readonly intake: MessageIntake,
     private readonly dataSource: DataSource,
     private readonly log: EventLog,
@@ -68,7 +70,7 @@ export class MessageOwner {
         row.wa_id,
         () => running.engine.send(outgoing),
         async (sent) => {
-          const view = await this.store.markSent(running, row.id, sent);
+          const view = await this.changes.markSent(running, row.id, sent);
           if (view) await this.intake.signal(view.id, view.status);
         },
       );
@@ -83,7 +85,7 @@ export class MessageOwner {
   }
 
   private async fail(running: RunningEngine, row: MessageRow, error: { code: string; message: string }): Promise<SendOutcome> {
-    const view = await this.intake.serial(running.sessionId, () => this.store.markFailed(running, row.id, error));
+    const view = await this.intake.serial(running.sessionId, () => this.changes.markFailed(running, row.id, error));
     if (view) await this.intake.signal(view.id, 'failed');
     return 'failed';
   }

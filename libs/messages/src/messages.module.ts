@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { BillingModule } from '@wafleet/billing';
 import { SessionsModule } from '@wafleet/sessions';
+import { MessageChanges } from './message-changes';
 import { MessageDispatcher } from './message-dispatcher';
 import { MessageIntake } from './message-intake';
 import { MessageOwner } from './message-owner';
@@ -12,7 +13,7 @@ import { MessagesService } from './messages.service';
 @Module({
   imports: [SessionsModule, BillingModule],
   controllers: [MessagesController],
-  providers: [MessageStore, MessageIntake, MessageOwner, MessageDispatcher, MessagesService],
+  providers: [MessageStore, MessageChanges, MessageIntake, MessageOwner, MessageDispatcher, MessagesService],
   exports: [MessagesService, MessageDispatcher],
 })
 export class MessagesModule {}

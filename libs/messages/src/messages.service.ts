@@ -247,9 +247,6 @@ function hashRequest(sessionId: string, dto: SendMessageDto, wait: ForwardStatus
   return createHash('sha256').update(JSON.stringify({ sessionId, dto, wait: wait ?? null })).digest('base64url');
 }
 
-
-
-
 function replayAnswer(answer: StoredAnswer): SendAnswer {
   if (answer.httpStatus === 201 || answer.httpStatus === 202) return answer as SendAnswer;
   const { error } = answer.body as { error: { code: string; message: string; details?: unknown } };
