@@ -12,6 +12,7 @@ import { SessionLocks } from '../../libs/sessions/src/session-locks';
 import { SessionLifecycle } from '../../libs/sessions/src/session-lifecycle';
 import { SessionReconciler } from '../../libs/sessions/src/session-reconciler';
 import { SessionRuntime } from '../../libs/sessions/src/session-runtime';
+import { SessionStatusWrites } from '../../libs/sessions/src/session-status-writes';
 import { WaSimServer } from '../../apps/wa-sim/src/wa-sim.server';
 import { unrefBaileysTimers } from '../wa-sim/baileys-timers';
 import { migratedDatabase, type TestDatabase } from '../support/postgres';
@@ -57,7 +58,7 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
     locks = new SessionLocks();
     leases = new SessionLeases(config, dataSource, new SessionLeaseMetrics(new Registry()));
     log = new EventLog(dataSource, sessionEvents);
-    runtime = new SessionRuntime(leases, dataSource, new EngineFactory(config, dataSource), log, locks);
+    runtime = new SessionRuntime(leases, dataSource, new EngineFactory(config, dataSource), log, new SessionStatusWrites(log), locks);
     bindings = await SyncBindings.create({ ...config.sync, instanceId: config.instanceId, version: config.version }, new Registry());
     service = serviceOn(runtime);
   });
@@ -138,7 +139,8 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
     await database.query(`UPDATE sessions SET desired_state = 'running' WHERE id = $1`, [session.id]);
     const registrations = sim.stats().registrations;
     const freshLeases = new SessionLeases(config, dataSource, new SessionLeaseMetrics(new Registry()));
-    const fresh = new SessionRuntime(freshLeases, dataSource, new EngineFactory(config, dataSource), new EventLog(dataSource, new SessionEvents()), locks);
+    const freshLog = new EventLog(dataSource, new SessionEvents());
+    const fresh = new SessionRuntime(freshLeases, dataSource, new EngineFactory(config, dataSource), freshLog, new SessionStatusWrites(freshLog), locks);
     const freshService = serviceOn(fresh);
     const reconciler = new SessionReconciler(config, dataSource, fresh, locks, new SessionPlacement(config, dataSource, bindings.cluster), bindings.pubsub, log);
     // The stop holds the session's lock when the boot pass comes for it, as a request served first would.
@@ -182,7 +184,7 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
     const session = await service.create(tenantId, 'abandoned');
     await database.query(`UPDATE sessions SET status = 'scan_qr', lease_epoch = 3 WHERE id = $1`, [session.id]);
     const freshLeases = new SessionLeases(config, dataSource, new SessionLeaseMetrics(new Registry()));
-    const fresh = new SessionRuntime(freshLeases, dataSource, new EngineFactory(config, dataSource), log, locks);
+    const fresh = new SessionRuntime(freshLeases, dataSource, new EngineFactory(config, dataSource), log, new SessionStatusWrites(log), locks);
     const reconciler = new SessionReconciler(config, dataSource, fresh, locks, new SessionPlacement(config, dataSource, bindings.cluster), bindings.pubsub, log);
     await reconciler.onApplicationBootstrap();
     await until(async () => (await service.get(tenantId, session.id)).status === 'stopped', 'stopped');

@@ -1,12 +1,12 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
-import { AuthStateStore, Engine, EngineFactory, EngineNotRegisteringError, type EngineCloseReason } from '@wafleet/engines';
+import { AuthStateStore, Engine, EngineFactory, EngineNotRegisteringError } from '@wafleet/engines';
 import { SessionLeases, type LeaseLoss } from '@wafleet/registry';
 import { DataSource } from 'typeorm';
 import { EventLog } from './event-log';
-import type { SessionEventData } from './session-events';
 import { SessionBusyError, SessionsShuttingDownError } from './sessions.errors';
 import { SessionLocks } from './session-locks';
-import type { DesiredState, Session, SessionMe, SessionStatus } from './session.entity';
+import { AFTER_CLOSE, SessionStatusWrites, type StatusWriter } from './session-status-writes';
+import type { Session } from './session.entity';
 
 /** A session this process runs an engine for. */
 interface RunningSession {
@@ -38,23 +38,6 @@ export interface RunningEngine {
   engine: Engine;
 }
 
-/** What a status write needs: the row, and the epoch it must still hold. */
-type StatusWriter = Pick<RunningSession, 'session' | 'epoch' | 'writes'>;
-
-type StatusPatch = { status: SessionStatus; me?: SessionMe | null; desiredState?: DesiredState };
-
-/**
- * What a close leaves in the row. A replaced connection is not fought over, and a session WhatsApp keeps
- * rejecting is not retried by the reconciler: both stay stopped until started again.
- */
-const AFTER_CLOSE: Record<Exclude<EngineCloseReason, 'stale_epoch'>, StatusPatch> = {
-  stopped: { status: 'stopped' },
-  failed: { status: 'failed', desiredState: 'stopped' },
-  logged_out: { status: 'logged_out', me: null, desiredState: 'stopped' },
-  qr_expired: { status: 'qr_expired', desiredState: 'stopped' },
-  replaced: { status: 'failed', desiredState: 'stopped' },
-};
-
 /**
  * The engines this replica runs, one per session it holds the lease of, and the statuses they report.
  * Each start claims the lease under a new fencing epoch, so an engine left over from an earlier start
@@ -77,6 +60,7 @@ export class SessionRuntime implements BeforeApplicationShutdown {
     private readonly dataSource: DataSource,
     private readonly engines: EngineFactory,
     private readonly log: EventLog,
+    private readonly statuses: SessionStatusWrites,
     private readonly locks: SessionLocks,
   ) {}
 
@@ -137,16 +121,7 @@ export class SessionRuntime implements BeforeApplicationShutdown {
       if (!resume) await this.dataSource.query(`UPDATE sessions SET desired_state = 'running', updated_at = now() WHERE id = $1`, [session.id]);
       return;
     }
-    const started = await this.log.transact(async (manager, append) => {
-      const [row]: { me: SessionMe | null }[] = await manager.query(
-        `WITH started AS (
-           UPDATE sessions SET status = 'starting', desired_state = 'running', updated_at = now() WHERE id = $1 AND lease_epoch = $2 RETURNING me)
-         SELECT me FROM started`,
-        [session.id, epoch],
-      );
-      if (row) await append({ sessionId: session.id, epoch, type: 'session.status', data: { status: 'starting', me: row.me } });
-      return row !== undefined;
-    });
+    const started = await this.statuses.starting(session.id, epoch);
     if (!started) return;
     const engine = this.engines.create({ sessionId: session.id, epoch });
     let markClosed!: () => void;
@@ -175,7 +150,7 @@ export class SessionRuntime implements BeforeApplicationShutdown {
     } catch (error) {
       this.logger.error({ err: error, sessionId: session.id }, 'engine failed to start');
       run.closing = true;
-      this.record(run, { status: 'failed' }, 'start_failed');
+      this.statuses.record(run, { status: 'failed' }, 'start_failed');
       await run.writes;
       await this.giveUp(run);
       markClosed();
@@ -221,7 +196,7 @@ export class SessionRuntime implements BeforeApplicationShutdown {
     }
     await new AuthStateStore(this.dataSource, session.id, BigInt(session.leaseEpoch)).wipe();
     const writer: StatusWriter = { session, epoch: session.leaseEpoch, writes: Promise.resolve() };
-    this.record(writer, AFTER_CLOSE.logged_out, 'logged_out');
+    this.statuses.record(writer, AFTER_CLOSE.logged_out, 'logged_out');
     await writer.writes;
   }
 
@@ -266,17 +241,17 @@ export class SessionRuntime implements BeforeApplicationShutdown {
     engine.on('qr', (qr) => {
       run.qr = qr;
       this.wakeQrWaiters(run);
-      this.record(run, { status: 'scan_qr' }, undefined, { type: 'session.qr', data: { qr } });
+      this.statuses.record(run, { status: 'scan_qr' }, undefined, { type: 'session.qr', data: { qr } });
     });
     engine.on('open', (me) => {
       run.qr = undefined;
-      this.record(run, { status: 'working', me });
+      this.statuses.record(run, { status: 'working', me });
     });
     engine.on('close', (reason) => {
       run.qr = undefined;
       run.closing = true;
       this.wakeQrWaiters(run);
-      if (reason !== 'stale_epoch' && !run.abandoned) this.record(run, AFTER_CLOSE[reason], reason);
+      if (reason !== 'stale_epoch' && !run.abandoned) this.statuses.record(run, AFTER_CLOSE[reason], reason);
       else this.logger.warn({ sessionId: run.session.id, epoch: run.epoch, reason }, 'engine stopped without the lease; the new owner reports');
       // Only now may a new launch claim: the final status must not land after the next run's.
       void run.writes.then(() => this.giveUp(run)).then(markClosed);
@@ -298,35 +273,6 @@ export class SessionRuntime implements BeforeApplicationShutdown {
     } catch (error) {
       this.logger.warn({ err: error, sessionId: run.session.id }, 'releasing the session lease failed; it lapses by itself');
     }
-  }
-
-  /**
-   * Stores a status under this run's epoch and appends its `session.status` event (then `also`, when
-   * given) in the same transaction; the log publishes them after commit. A row a newer owner holds is
-   * left alone, and nothing is appended for it.
-   */
-  private record(run: StatusWriter, patch: StatusPatch, reason?: string, also?: { type: 'session.qr'; data: SessionEventData['session.qr'] }): void {
-    const { id } = run.session;
-    run.writes = run.writes
-      .then(() =>
-        this.log.transact(async (manager, append) => {
-          // A CTE so the driver answers the returned rows, as for any SELECT.
-          const [stored]: { me: SessionMe | null }[] = await manager.query(
-            `WITH stored AS (
-               UPDATE sessions SET status = $3,
-                 me = CASE WHEN $4::boolean THEN $5::jsonb ELSE me END,
-                 desired_state = COALESCE($6, desired_state), updated_at = now()
-               WHERE id = $1 AND lease_epoch = $2 RETURNING me)
-             SELECT me FROM stored`,
-            [id, run.epoch, patch.status, patch.me !== undefined, patch.me ? JSON.stringify(patch.me) : null, patch.desiredState ?? null],
-          );
-          if (!stored) return;
-          const data = { status: patch.status, me: stored.me, ...(reason ? { reason } : {}) };
-          await append({ sessionId: id, epoch: run.epoch, type: 'session.status', data });
-          if (also) await append({ sessionId: id, epoch: run.epoch, ...also });
-        }),
-      )
-      .catch((error: unknown) => this.logger.error({ err: error, sessionId: id, status: patch.status }, 'storing the session status failed'));
   }
 
   private forget(run: RunningSession): void {

@@ -10,6 +10,7 @@ import { SessionLifecycle } from './session-lifecycle';
 import { SessionLocks } from './session-locks';
 import { SessionReconciler } from './session-reconciler';
 import { SessionRuntime } from './session-runtime';
+import { SessionStatusWrites } from './session-status-writes';
 import { Session } from './session.entity';
 import { SessionsController } from './sessions.controller';
 import { SessionsService } from './sessions.service';
@@ -18,7 +19,7 @@ import { SessionsService } from './sessions.service';
 @Module({
   imports: [TypeOrmModule.forFeature([Session]), EnginesModule, RegistryModule, BillingModule],
   controllers: [SessionsController],
-  providers: [SessionEvents, EventLog, EventRetention, SessionLocks, SessionRuntime, SessionReconciler, SessionLifecycle, SessionsService],
+  providers: [SessionEvents, EventLog, EventRetention, SessionLocks, SessionStatusWrites, SessionRuntime, SessionReconciler, SessionLifecycle, SessionsService],
   exports: [SessionEvents, EventLog, SessionsService, SessionRuntime],
 })
 export class SessionsModule {}
