@@ -1,12 +1,12 @@
 import { Agent } from 'node:https';
-import makeWASocket, { DisconnectReason, type AuthenticationState, type SignalKeyStore, type WASocket } from 'baileys';
+import makeWASocket, { DisconnectReason, type AuthenticationState, type WASocket } from 'baileys';
 import pino from 'pino';
 import type { DataSource } from 'typeorm';
-import { StaleEpochError } from './auth-state.errors';
 import { AuthStateStore } from './auth-state.store';
 import { BaileysMessaging } from './baileys-messaging';
 import { Engine, type DownloadedMedia, type EngineCloseReason } from './engine';
 import { EngineNotConnectedError, EngineNotRegisteringError } from './engine.errors';
+import { FencedAuthWrites } from './fenced-auth-writes';
 import type { MediaDescriptor } from './inbound-message';
 import type { MessageKey, OutgoingMessage, PresenceState, SentMessage } from './outgoing-message';
 import { ReconnectPolicy, type ReconnectOptions } from './reconnect-policy';
@@ -66,20 +66,15 @@ export class BaileysEngine extends Engine {
   private reconnectTimer?: NodeJS.Timeout;
   private running = false;
   private closing?: Promise<void>;
-  /** Set once a write met a newer epoch: from then on nothing is written and nothing reconnects. */
-  private staleEpoch?: StaleEpochError;
-  /** Set before the auth state is wiped, so a straggling write of the dead socket cannot resurrect it. */
-  private writesRefused = false;
-  /** Key writes under way, so a wipe can wait for the ones that began before it. */
-  private readonly keyWrites = new Set<Promise<void>>();
-  /** Creds writes in order: each persists the whole (mutated in place) object, so a late older one must not win. */
-  private credsWrites: Promise<void> = Promise.resolve();
+  /** Once fenced off by a newer owner, nothing is written and nothing reconnects. */
+  private readonly writes: FencedAuthWrites;
 
   constructor(private readonly options: BaileysEngineOptions) {
     super();
     this.store = new AuthStateStore(options.dataSource, options.sessionId, options.epoch);
     this.logger = (options.logger ?? pino({ level: 'silent' })).child({ sessionId: options.sessionId });
     this.policy = new ReconnectPolicy(options.reconnect);
+    this.writes = new FencedAuthWrites(this.store, options.sessionId, this.logger, () => void this.closeWith('stale_epoch', false));
     const mediaAgent = options.mediaCertificate ? new Agent({ ca: options.mediaCertificate }) : undefined;
     this.messaging = new BaileysMessaging(this, options.sessionId, this.logger, mediaAgent);
   }
@@ -87,8 +82,7 @@ export class BaileysEngine extends Engine {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    this.staleEpoch = undefined;
-    this.writesRefused = false;
+    this.writes.reset();
     this.policy = new ReconnectPolicy(this.options.reconnect);
     let state: AuthenticationState;
     try {
@@ -99,7 +93,7 @@ export class BaileysEngine extends Engine {
     }
     // stop() may have run while the state was loading; it already emitted close.
     if (!this.running || this.closing) return;
-    this.auth = { creds: state.creds, keys: this.fencedKeys(state.keys) };
+    this.auth = { creds: state.creds, keys: this.writes.keys(state.keys) };
     this.connect();
   }
 
@@ -205,7 +199,7 @@ export class BaileysEngine extends Engine {
     this.loggedIn = false;
     this.messaging.listen(socket, () => socket === this.socket);
     let showedQr = false;
-    socket.ev.on('creds.update', () => this.saveCreds());
+    socket.ev.on('creds.update', () => this.writes.saveCreds(this.auth!.creds));
     socket.ev.on('connection.update', (update) => {
       // Events of a socket we already left (ended by stop, or replaced by a reconnect) change nothing.
       if (socket !== this.socket) return;
@@ -231,11 +225,11 @@ export class BaileysEngine extends Engine {
   }
 
   private async onClose(code: number | undefined, showedQr: boolean): Promise<void> {
-    if (this.staleEpoch) return this.closeWith('stale_epoch', false);
+    if (this.writes.fenced) return this.closeWith('stale_epoch', false);
     const action = this.policy.decide(code, { paired: this.isPaired(), showedQr });
     if (action.kind === 'close') return this.closeWith(action.reason, action.wipe);
     // After pairing, log in only once the creds holding `me` are stored: a crash now must not lose the link.
-    if (code === DisconnectReason.restartRequired) await this.credsWrites;
+    if (code === DisconnectReason.restartRequired) await this.writes.credsSaved();
     if (!this.running || this.closing) return;
     this.logger.info({ code, delayMs: action.delayMs }, 'connection closed; reconnecting');
     this.reconnectTimer = setTimeout(() => this.connect(), action.delayMs);
@@ -258,69 +252,12 @@ export class BaileysEngine extends Engine {
     } catch (error) {
       this.logger.warn({ err: error }, 'ending the socket failed');
     }
-    const finalReason = wipe ? await this.wipe(reason) : reason;
+    // A wipe refused because another owner holds the session now leaves its auth state to that owner.
+    const wiped = wipe ? await this.writes.wipe() : true;
+    const finalReason = wiped ? reason : 'stale_epoch';
     this.running = false;
     this.closing = undefined;
     this.logger.info({ reason: finalReason }, 'engine closed');
     this.emit('close', finalReason);
-  }
-
-  private async wipe(reason: EngineCloseReason): Promise<EngineCloseReason> {
-    await this.credsWrites;
-    this.writesRefused = true;
-    // A key write that began before the refusal must land before the wipe, or it would outlive it.
-    await Promise.allSettled([...this.keyWrites]);
-    try {
-      await this.store.wipe();
-      return reason;
-    } catch (error) {
-      // Another owner holds the session now: its auth state is theirs to keep or wipe.
-      if (error instanceof StaleEpochError) return 'stale_epoch';
-      this.logger.error({ err: error }, 'wiping the auth state failed');
-      return reason;
-    }
-  }
-
-  private saveCreds(): void {
-    const creds = this.auth!.creds;
-    this.credsWrites = this.credsWrites.then(async () => {
-      if (this.staleEpoch || this.writesRefused) return;
-      try {
-        await this.store.saveCreds(creds);
-      } catch (error) {
-        if (error instanceof StaleEpochError) this.fence(error);
-        // The creds stay in memory and the next creds.update writes them whole again.
-        else this.logger.error({ err: error }, 'saving creds failed');
-      }
-    });
-  }
-
-  /** Keys as Baileys sees them: reads go straight through, writes notice being fenced off. */
-  private fencedKeys(keys: SignalKeyStore): SignalKeyStore {
-    return {
-      get: (type, ids) => keys.get(type, ids),
-      set: async (data) => {
-        if (this.staleEpoch) throw this.staleEpoch;
-        if (this.writesRefused) throw new Error(`session ${this.options.sessionId} was logged out; its keys are not written`);
-        const write = Promise.resolve(keys.set(data));
-        this.keyWrites.add(write);
-        try {
-          await write;
-        } catch (error) {
-          if (error instanceof StaleEpochError) this.fence(error);
-          throw error;
-        } finally {
-          this.keyWrites.delete(write);
-        }
-      },
-    };
-  }
-
-  /** Another owner claimed the session: stop talking to WhatsApp at once, and never reconnect. */
-  private fence(error: StaleEpochError): void {
-    if (this.staleEpoch) return;
-    this.staleEpoch = error;
-    this.logger.warn({ heldEpoch: error.heldEpoch, currentEpoch: error.currentEpoch }, 'fenced off by a newer owner');
-    void this.closeWith('stale_epoch', false);
   }
 }
