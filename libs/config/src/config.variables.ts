@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { boolean, durationList, oneOf, text, urlWithScheme, wholeNumber } from './config.parsers';
 
 /** One environment variable: how it is read, what it accepts, and how it is documented. */
 export interface VariableSpec {
@@ -17,32 +18,6 @@ export interface VariableSpec {
   /** Returns the parsed value, or undefined when the raw value is not accepted. */
   parse(raw: string): unknown;
 }
-
-const wholeNumber = (min: number, max: number) => (raw: string) => {
-  if (!/^\d+$/.test(raw)) return undefined;
-  const n = Number(raw);
-  return n >= min && n <= max ? n : undefined;
-};
-const oneOf = (...values: string[]) => (raw: string) => (values.includes(raw) ? raw : undefined);
-const text = (pattern: RegExp) => (raw: string) => (pattern.test(raw) ? raw : undefined);
-const urlWithScheme = (...schemes: string[]) => (raw: string) => {
-  try {
-    return schemes.includes(new URL(raw).protocol.replace(/:$/, '')) ? raw : undefined;
-  } catch {
-    return undefined;
-  }
-};
-const boolean = (raw: string) => ({ true: true, false: false })[raw as 'true' | 'false'];
-
-const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-/** A comma-separated list of durations (`200ms`, `5s`, `5m`, `2h`, or bare milliseconds), each within bounds. */
-const durationList = (minMs: number, maxMs: number, maxItems: number) => (raw: string) => {
-  const items = raw.split(',').map((item) => /^(\d+)(ms|s|m|h)?$/.exec(item.trim()));
-  if (items.length > maxItems || items.some((match) => !match)) return undefined;
-  const values = items.map((match) => Number(match![1]) * DURATION_UNITS_MS[match![2] ?? 'ms']!);
-  return values.every((ms) => ms >= minMs && ms <= maxMs) ? values : undefined;
-};
-
 
 /** Every setting wafleet reads. Order is the order of `.env.example` and the docs table. */
 export const VARIABLES: readonly VariableSpec[] = [
