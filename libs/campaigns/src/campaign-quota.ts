@@ -26,3 +26,20 @@ export class CampaignQuota {
     }
   }
 }
+
+/**
+ * Queues one campaign message under the quota unit taken for it. The unit is spent only on a message
+ * queued: when nothing was (the campaign was busy, done or stopped meanwhile, or queueing failed), it
+ * goes back to the day it came from.
+ */
+export async function queueUnder<T extends { outcome: string }>(taken: TakenMessage, enqueue: () => Promise<T>): Promise<T> {
+  let result: T;
+  try {
+    result = await enqueue();
+  } catch (error) {
+    await taken.giveBack();
+    throw error;
+  }
+  if (result.outcome !== 'queued') await taken.giveBack();
+  return result;
+}

@@ -4,7 +4,7 @@ import { SessionEvents, SessionRuntime, type RunningEngine } from '@wafleet/sess
 import { Lock, PubSub } from '@wafleet/sync';
 import { CampaignLog } from './campaign-log';
 import { paceDelayMs } from './campaign-pacing';
-import { CampaignQuota } from './campaign-quota';
+import { CampaignQuota, queueUnder } from './campaign-quota';
 import { CampaignSends } from './campaign-sends';
 
 /** Published when a campaign's status changed, so whichever replica runs it hears at once. */
@@ -203,13 +203,7 @@ export class CampaignRunner implements OnApplicationBootstrap, BeforeApplication
         await sleep(QUOTA_RETRY_MS);
         continue;
       }
-      // The unit is for the message queued now; without one (busy, done, stopped, or an error) it goes back.
-      const { taken } = quota;
-      const enqueued = await this.sends.enqueueNext(running, campaignId).catch(async (error: unknown) => {
-        await taken.giveBack();
-        throw error;
-      });
-      if (enqueued.outcome !== 'queued') await taken.giveBack();
+      const enqueued = await queueUnder(quota.taken, () => this.sends.enqueueNext(running, campaignId));
       if (enqueued.outcome === 'stale' || enqueued.outcome === 'not_running') return;
       if (enqueued.outcome === 'queued') {
         this.dispatcher.kick(running.sessionId);
