@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 
 /** How long the rest of an oversized body may take to arrive before its connection is closed. */
-const LINGER_MS = 10_000;
+export const LINGER_MS = 10_000;
 
 interface HookRequest {
   raw: IncomingMessage;
@@ -21,15 +21,15 @@ interface HookHost {
  * still writing the body: most clients then see a reset (EPIPE, ECONNRESET), not the answer. As nginx's
  * lingering close does, the connection stays open while the rest of the body arrives (Node reads and
  * drops a body the route did not read) and carries the next request; a body that has not ended after
- * LINGER_MS gets its connection closed.
+ * `lingerMs` gets its connection closed.
  */
-export function answerOversizedBodies(fastify: HookHost): void {
+export function answerOversizedBodies(fastify: HookHost, lingerMs = LINGER_MS): void {
   fastify.addHook('onSend', (request, reply, _payload, done) => {
     const raw = request.raw;
     if (reply.statusCode === 413 && !raw.complete && reply.getHeader('connection') === 'close') {
       reply.removeHeader('connection');
       const socket = raw.socket;
-      const timer = setTimeout(() => raw.complete || socket.destroy(), LINGER_MS).unref();
+      const timer = setTimeout(() => raw.complete || socket.destroy(), lingerMs).unref();
       socket.once('close', () => clearTimeout(timer));
     }
     done();
