@@ -1,10 +1,16 @@
 import type { TakenMessage } from '@wafleet/billing';
 import { queueUnder } from './campaign-quota';
 
-/** A unit taken from a counter of `used`, which giveBack lowers again. */
+/** A unit taken from a counter of `used`, which giveBack lowers again a turn later, as a Redis call would. */
 function unitOf(counter: { used: number }): TakenMessage {
   counter.used++;
-  return { state: null, giveBack: async () => void counter.used-- };
+  return {
+    state: null,
+    giveBack: async () => {
+      await new Promise(setImmediate);
+      counter.used--;
+    },
+  };
 }
 
 describe('a campaign message queued under a quota unit', () => {

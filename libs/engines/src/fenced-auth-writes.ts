@@ -10,8 +10,8 @@ interface WriteLogger {
 
 /**
  * An engine run's writes of its auth state, fenced on the owner's epoch. The first write that meets a
- * newer epoch fences the run off (`onFenced`): from then on nothing is written. A wipe refuses writes
- * first, so a straggling write of the dead socket cannot bring the state back after it.
+ * newer epoch fences the run off (`onFenced`): from then on nothing is written. A wipe refuses further
+ * writes before it deletes, so a straggling write of the dead socket cannot bring the state back.
  */
 export class FencedAuthWrites {
   /** Set once a write met a newer epoch. */
@@ -82,7 +82,8 @@ export class FencedAuthWrites {
   }
 
   /**
-   * Refuses further writes, lets those already under way land, then wipes the stored state.
+   * Lets the creds writes asked for land, refuses further writes, lets key writes under way land, then
+   * wipes the stored state.
    * @returns false when another owner holds the session now: its auth state is theirs to keep or wipe
    */
   async wipe(): Promise<boolean> {

@@ -154,6 +154,5 @@ export class MessageChanges {
   }
 }
 
-
 /** Rolls a write back when the session's epoch is no longer the writer's. */
 class LeaseMovedOn extends Error {}

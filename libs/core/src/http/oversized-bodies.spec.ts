@@ -4,7 +4,7 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 import { answerOversizedBodies } from './oversized-bodies';
 
 const LIMIT = 100;
-const LINGER_MS = 300;
+const LINGER_MS = 1_500;
 
 /** Fastify as the API runs it: a body limit, the hook, one route that reads its body. */
 async function server(): Promise<{ port: number; close(): Promise<void> }> {
@@ -15,22 +15,29 @@ async function server(): Promise<{ port: number; close(): Promise<void> }> {
   return { port: (fastify.server.address() as AddressInfo).port, close: () => fastify.close() };
 }
 
-/** The status lines of the answers on a connection so far; `answers(n)` waits for the first n. */
+/** The heads of the answers on a connection; `answers(n)` waits for the first n, and fails if the connection closes first. */
 function answersOn(socket: Socket): (count: number) => Promise<string[]> {
   let text = '';
+  let closed = false;
   const waiting = new Set<() => void>();
+  const wakeAll = () => [...waiting].forEach((wake) => wake());
   socket.on('data', (chunk: Buffer) => {
     text += chunk.toString('latin1');
-    for (const wake of [...waiting]) wake();
+    wakeAll();
+  });
+  socket.on('close', () => {
+    closed = true;
+    wakeAll();
   });
   socket.on('error', () => undefined);
-  const lines = () => [...text.matchAll(/HTTP\/1\.1 \d{3}[^\r]*\r\n[\s\S]*?\r\n\r\n/g)].map((match) => match[0]);
+  const heads = () => [...text.matchAll(/HTTP\/1\.1 \d{3}[^\r]*\r\n[\s\S]*?\r\n\r\n/g)].map((match) => match[0]);
   return (count) =>
-    new Promise((resolve) => {
+    new Promise((resolve, reject) => {
       const check = () => {
-        if (lines().length < count) return;
+        if (heads().length < count && !closed) return;
         waiting.delete(check);
-        resolve(lines().slice(0, count));
+        if (heads().length >= count) resolve(heads().slice(0, count));
+        else reject(new Error(`the server closed the connection after ${heads().length} of ${count} answers`));
       };
       waiting.add(check);
       check();

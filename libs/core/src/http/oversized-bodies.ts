@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 
-/** How long the rest of an oversized body may take to arrive before its connection is closed. */
-export const LINGER_MS = 10_000;
+/** How long, by default, the rest of an oversized body may take to arrive before its connection is closed. */
+const LINGER_MS = 10_000;
 
 interface HookRequest {
   raw: IncomingMessage;
