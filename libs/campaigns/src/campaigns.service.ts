@@ -130,7 +130,7 @@ export class CampaignsService {
   }
 
   async delete(tenantId: string, id: string): Promise<void> {
-    const result = await this.store.delete(tenantId, id, ['running']);
+    const result = isUuid(id) ? await this.store.delete(tenantId, id, ['running']) : undefined;
     if (!result) throw new CampaignNotFoundError(id);
     if (!result.deleted) throw new CampaignStateError('campaign_running', 'deleted', result.status, ['draft', 'scheduled', 'paused', 'completed', 'cancelled', 'stopped']);
   }
