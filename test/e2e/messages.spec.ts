@@ -190,6 +190,10 @@ describe.each(DATABASE_KINDS)('messages on the %s database, against wa-sim', (ki
     expect(field(await send({ kind: 'text' }))).toContain('text');
     expect(field(await send({ kind: 'text', text: 'x', to: 'not a number' }))).toEqual(['to']);
     expect(field(await send({ kind: 'image' }))).toContain('media');
+    expect(field(await send({ kind: 'image', media: [] }))).toEqual(['media']);
+    expect(field(await send({ kind: 'location', location: [] }))).toEqual(['location']);
+    expect(field(await send({ kind: 'contact', contact: [] }))).toEqual(['contact']);
+    expect(field(await send({ kind: 'reaction', reaction: [] }))).toEqual(['reaction']);
     expect(field(await send({ kind: 'location', location: { latitude: 200, longitude: 0 } }))).toEqual(expect.arrayContaining([expect.stringMatching(/^location/)]));
     expect(field(await send({ kind: 'reaction', reaction: { messageId: 'nope', emoji: '👍' } }))).toEqual(['reaction.messageId']);
     expect(field(await send({ kind: 'sticker', media: { base64: JPEG.toString('base64') } }))).toEqual(['media.mimetype']);

@@ -45,6 +45,7 @@ export class TemplateDto {
 
   @ApiPropertyOptional({ type: TemplateMediaDto })
   @IsOptional()
+  @IsObject()
   @ValidateNested()
   @Type(() => TemplateMediaDto)
   media?: TemplateMediaDto;
@@ -73,6 +74,7 @@ export class CreateCampaignDto {
   session: string;
 
   @ApiProperty({ type: TemplateDto })
+  @IsObject()
   @ValidateNested()
   @Type(() => TemplateDto)
   template: TemplateDto;

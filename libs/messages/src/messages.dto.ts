@@ -10,6 +10,7 @@ import {
   IsInt,
   IsNotEmpty,
   IsNumber,
+  IsObject,
   IsOptional,
   IsString,
   Max,
@@ -113,6 +114,7 @@ export class SendMessageDto {
   @ApiPropertyOptional({ type: MediaDto, description: 'Kinds image, video, audio, document and sticker.' })
   @ValidateIf((dto: SendMessageDto) => MEDIA_KINDS.includes(dto.kind))
   @IsDefined()
+  @IsObject()
   @ValidateNested()
   @Type(() => MediaDto)
   media?: MediaDto;
@@ -132,6 +134,7 @@ export class SendMessageDto {
   @ApiPropertyOptional({ type: LocationDto })
   @ValidateIf((dto: SendMessageDto) => dto.kind === 'location')
   @IsDefined()
+  @IsObject()
   @ValidateNested()
   @Type(() => LocationDto)
   location?: LocationDto;
@@ -139,6 +142,7 @@ export class SendMessageDto {
   @ApiPropertyOptional({ type: ContactDto })
   @ValidateIf((dto: SendMessageDto) => dto.kind === 'contact')
   @IsDefined()
+  @IsObject()
   @ValidateNested()
   @Type(() => ContactDto)
   contact?: ContactDto;
@@ -146,6 +150,7 @@ export class SendMessageDto {
   @ApiPropertyOptional({ type: ReactionDto })
   @ValidateIf((dto: SendMessageDto) => dto.kind === 'reaction')
   @IsDefined()
+  @IsObject()
   @ValidateNested()
   @Type(() => ReactionDto)
   reaction?: ReactionDto;
