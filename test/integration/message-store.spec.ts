@@ -149,6 +149,16 @@ describe('the message store on PostgreSQL', () => {
     expect(row).toEqual({ body: null, edited: true, deleted: true });
   });
 
+  it('stores a received message whose text holds a NUL character, with U+FFFD in its place', async () => {
+    const running = await ownedSession();
+    const common = { chat: FRIEND, sender: FRIEND, fromMe: false, timestamp: new Date().toISOString(), pushName: 'Ana\u0000' };
+    expect(await changes.storeInbound(running, { ...common, kind: 'text', id: 'IN-NUL', text: 'a\u0000b' })).toBe(true);
+    expect(await changes.storeInbound(running, { ...common, kind: 'edit', id: 'IN-NUL-E', target: { id: 'IN-NUL', chat: FRIEND, fromMe: false }, text: 'c\u0000d' })).toBe(true);
+    const [row] = await database.query<{ body: string; content: { pushName?: string } }>(`SELECT body, content FROM messages WHERE session_id = $1 AND wa_id = 'IN-NUL'`, [running.sessionId]);
+    expect(row).toMatchObject({ body: 'c\ufffdd', content: { pushName: 'Ana\ufffd' } });
+    expect(eventsOf(running.sessionId)).toEqual(['message.received', 'message.edited']);
+  });
+
   it('writes nothing for an owner whose lease epoch moved on', async () => {
     const stale = await ownedSession('replica-a');
     const id = await pendingText(stale, 'WA-3');

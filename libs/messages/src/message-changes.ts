@@ -89,9 +89,12 @@ export class MessageChanges {
    * WhatsApp delivers it, the chat brought up to date, and its event in the log. Edits and deletes change
    * the message they name, with no second event for one delivered again; reactions are stored as
    * messages of their own.
+   * A NUL character, which PostgreSQL's text and jsonb cannot hold, is stored as U+FFFD rather than the
+   * message being lost.
    * @returns whether it was new
    */
-  async storeInbound(running: RunningEngine, message: InboundMessage): Promise<boolean> {
+  async storeInbound(running: RunningEngine, delivered: InboundMessage): Promise<boolean> {
+    const message = withoutNul(delivered);
     return (
       (await this.inLog(async (manager, append) => {
         const at = { sessionId: running.sessionId, epoch: running.epoch };
@@ -152,6 +155,14 @@ export class MessageChanges {
       throw error;
     }
   }
+}
+
+/** `value` with every U+0000 in its strings and keys replaced by U+FFFD; JSON-shaped values only. */
+function withoutNul<T>(value: T): T {
+  if (typeof value === 'string') return (value.includes('\u0000') ? value.replaceAll('\u0000', '\ufffd') : value) as T;
+  if (Array.isArray(value)) return value.map(withoutNul) as T;
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value).map(([key, child]) => [withoutNul(key), withoutNul(child)])) as T;
 }
 
 /** Rolls a write back when the session's epoch is no longer the writer's. */
