@@ -33,6 +33,34 @@ describe.each(DATABASE_KINDS)('errors, logs, metrics and docs on the %s database
     }
   });
 
+  it('refuses what the database could not store, and ids of the wrong shape, as 4xx naming the field', async () => {
+    const tenant = (await call(url('/tenants'), { method: 'POST', key: ADMIN_KEY, body: { name: `unstorable-${kind}` } })).body;
+    const key = (await call(url(`/tenants/${tenant.id}/api-keys`), { method: 'POST', key: ADMIN_KEY, body: {} })).body.key as string;
+    let deep: unknown = 'bottom';
+    for (let i = 0; i < 2000; i++) deep = [deep];
+    const cases: Array<[string, string, unknown, number, string | undefined]> = [
+      // PostgreSQL's text and jsonb cannot hold U+0000, in a value or in a key.
+      ['POST', '/sessions', { name: 'nul-meta', metadata: { note: 'a\u0000b' } }, 400, 'metadata.note'],
+      ['POST', '/sessions', { name: 'nul-key', metadata: { 'a\u0000b': 'x' } }, 400, 'metadata.a\\u0000b'],
+      ['GET', '/sessions/bad%00name', undefined, 400, 'session'],
+      ['GET', '/sessions/bad%00name/messages', undefined, 400, 'session'],
+      ['GET', '/sessions?cursor=%00', undefined, 400, 'cursor'],
+      // Nesting past what any route takes, refused before it is walked.
+      ['POST', '/sessions', { name: 'deep', metadata: { deep } }, 400, `metadata.deep${'.0'.repeat(30)}`],
+      ['POST', '/webhooks', deep, 400, undefined],
+      ['DELETE', '/campaigns/not-a-uuid', undefined, 404, undefined],
+      // A list where one object is expected passes a nested check with nothing to check.
+      ['POST', '/campaigns', { name: 'c', session: 's', template: [], perMinute: 10 }, 400, 'template'],
+    ];
+    for (const [method, path, body, status, field] of cases) {
+      const answer = await call(url(path), { method, key, body });
+      expect({ method, path, status: answer.status }).toEqual({ method, path, status });
+      expect(typeof answer.body.error.message).toBe('string');
+      if (field) expect(answer.body.error.details).toEqual([{ field, problems: [expect.any(String)] }]);
+    }
+    expect((await call(url('/sessions'), { key })).body.data).toEqual([]);
+  });
+
   it('answers a body over the limit with its 413, and keeps the connection while the rest arrives', async () => {
     const { hostname, port } = new URL(booted.server.url);
     const socket = connect(Number(port), hostname);
