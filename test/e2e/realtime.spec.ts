@@ -134,6 +134,11 @@ describe.each(DATABASE_KINDS)('Socket.IO /events on the %s database', (kind) => 
     expect(await intruder.subscribe({ sessions: 'mine', extra: 1 })).toMatchObject({
       error: { code: 'validation_failed', details: [{ field: 'extra' }, { field: 'sessions' }] },
     });
+    // Answered in the ack like any other mistake, a NUL in a session name included (checked by the handler, not the HTTP pipe).
+    expect(await intruder.subscribe({ sessions: ['mi\u0000ne'], afterSeq: { 'mi\u0000ne': 'x' } })).toMatchObject({
+      error: { code: 'validation_failed', details: [{ field: 'sessions' }, { field: 'afterSeq.mi\u0000ne' }] },
+    });
+    expect(await intruder.unsubscribe({ sessions: ['mi\u0000ne'] })).toMatchObject({ error: { code: 'validation_failed', details: [{ field: 'sessions' }] } });
     expect(await intruder.subscribe({})).toEqual({ tenant: true, sessions: [] });
 
     const owner = await connect(tenant.key);

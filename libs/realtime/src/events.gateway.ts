@@ -1,5 +1,5 @@
-import { BeforeApplicationShutdown, Logger } from '@nestjs/common';
-import { ConnectedSocket, MessageBody, OnGatewayConnection, OnGatewayInit, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
+import { BeforeApplicationShutdown, createParamDecorator, Logger, type ExecutionContext } from '@nestjs/common';
+import { ConnectedSocket, OnGatewayConnection, OnGatewayInit, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import { AdminKey, ApiKeysService, Public, type KeyRevocation } from '@wafleet/auth';
 import { AppConfig } from '@wafleet/config';
 import { DomainError, type ErrorBody } from '@wafleet/core';
@@ -31,6 +31,13 @@ interface Caller {
 
 type EventsNamespace = Namespace<Record<string, never>, ServerToClient, BetweenReplicas, Caller>;
 type EventsSocket = Socket<Record<string, never>, ServerToClient, BetweenReplicas, Caller>;
+
+/**
+ * The event's payload as the client sent it. Not `@MessageBody()`: the app's validation pipe would check
+ * it first, and a refusal there reaches the client as no ack at all. The handlers check it themselves
+ * (parseSubscribeRequest), so every mistake is answered in the ack.
+ */
+const Payload = createParamDecorator((_data: unknown, context: ExecutionContext) => context.switchToWs().getData<unknown>());
 
 /** The answer to `subscribe` (what it subscribed) and to `unsubscribe` (what it unsubscribed), or the error body. */
 export type SubscribeAck =
@@ -104,12 +111,12 @@ export class EventsGateway implements OnGatewayInit<EventsNamespace>, OnGatewayC
   }
 
   @SubscribeMessage('subscribe')
-  subscribe(@ConnectedSocket() socket: EventsSocket, @MessageBody() payload: unknown): Promise<SubscribeAck> {
+  subscribe(@ConnectedSocket() socket: EventsSocket, @Payload() payload: unknown): Promise<SubscribeAck> {
     return this.answer('subscribe', () => this.subscribeTo(socket, payload));
   }
 
   @SubscribeMessage('unsubscribe')
-  unsubscribe(@ConnectedSocket() socket: EventsSocket, @MessageBody() payload: unknown): Promise<SubscribeAck> {
+  unsubscribe(@ConnectedSocket() socket: EventsSocket, @Payload() payload: unknown): Promise<SubscribeAck> {
     return this.answer('unsubscribe', () => this.unsubscribeFrom(socket, payload));
   }
 

@@ -29,6 +29,8 @@ describe('parseSubscribeRequest', () => {
     expect(fieldsOf({ afterSeq: [1] })).toEqual(['afterSeq']);
     expect(fieldsOf({ afterSeq: { sales: -1, support: '3', ok: 2, half: 1.5 } })).toEqual(['afterSeq.sales', 'afterSeq.support', 'afterSeq.half']);
     expect(fieldsOf({ session: ['sales'] })).toEqual(['session']);
+    expect(fieldsOf({ sessions: ['sa\u0000les'] })).toEqual(['sessions']);
+    expect(fieldsOf({ afterSeq: { 'sa\u0000les': 1 } })).toEqual(['afterSeq.sa\u0000les']);
   });
 });
 

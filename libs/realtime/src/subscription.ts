@@ -18,7 +18,8 @@ export interface UnsubscribeRequest {
 export const MAX_SESSIONS_PER_SUBSCRIBE = 100;
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-const isRef = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && value.length <= 100;
+/** A session id or name: no NUL character, which could never name one (the database cannot store it). */
+const isRef = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && value.length <= 100 && !value.includes('\u0000');
 
 /** Checks a `subscribe` payload; a mistake is a ValidationFailedError naming each bad field, as over HTTP. */
 export function parseSubscribeRequest(payload: unknown): SubscribeRequest {
