@@ -6,7 +6,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { acceptCsvUploads } from '@wafleet/campaigns';
 import { AppConfig, ConfigError, loadConfig } from '@wafleet/config';
-import { AllErrorsFilter, answerOversizedBodies, createValidationPipe, echoRequestId, RequestLogging, requestIdOf } from '@wafleet/core';
+import { AllErrorsFilter, answerFrameworkErrors, answerOversizedBodies, createValidationPipe, echoRequestId, RequestLogging, requestIdOf } from '@wafleet/core';
 import { DataDirInUseError } from '@wafleet/database';
 import { RealtimeIoAdapter } from '@wafleet/realtime';
 import { Logger } from 'nestjs-pino';
@@ -40,6 +40,7 @@ async function bootstrap(config: AppConfig): Promise<void> {
     bodyLimit: config.http.bodyLimitBytes,
     genReqId: requestIdOf,
     trustProxy: config.http.trustProxy,
+    frameworkErrors: answerFrameworkErrors,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     // Boot logs wait for the JSON logger; a failed boot prints only the one sentence of refuseToStart.

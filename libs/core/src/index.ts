@@ -17,6 +17,7 @@ export { decodeCursor, encodeCursor, ListQueryDto, toPage } from './http/paginat
 export type { CursorPosition, Page } from './http/pagination';
 export { echoRequestId, requestIdOf } from './http/request-id';
 export { answerOversizedBodies } from './http/oversized-bodies';
+export { answerFrameworkErrors } from './http/framework-errors';
 export { LoggingModule } from './logging/logging.module';
 export { RequestLogging } from './logging/request-logging';
 export { loggerOptions, REDACTED_PATHS } from './logging/logger-options';
