@@ -38,7 +38,6 @@ describe.each(DATABASE_KINDS)('messages on the %s database, against wa-sim', (ki
   const send = (body: Record<string, unknown>, query = '', headers?: Record<string, string>) => post(`/sessions/phone/messages${query}`, { to: FRIEND, ...body }, headers);
   const atRecipient = (waId: string) => sim.messagesTo(FRIEND).find((message) => message.id === waId);
 
-
   beforeAll(async () => {
     sim = new WaSimServer();
     const simPort = await sim.start();
@@ -206,5 +205,38 @@ describe.each(DATABASE_KINDS)('messages on the %s database, against wa-sim', (ki
     const other = await tenantKey(server.url, ADMIN_KEY, `messages-other-${kind}`);
     expect((await call(url(`/sessions/${sessionId}/messages`), { key: other })).status).toBe(404);
     expect((await call(url(`/sessions/${sessionId}/messages`), { method: 'POST', key: other, body: { to: FRIEND, kind: 'text', text: 'x' } })).status).toBe(404);
+  });
+
+  it('answers a send with any field of a wrong type or shape with a JSON 4xx, or takes it, never a 5xx', async () => {
+    const sent = await send({ kind: 'text', text: 'to react to' });
+    const image = { base64: JPEG.toString('base64'), mimetype: 'image/jpeg', fileName: 'cat.jpg' };
+    const valid: Record<string, unknown>[] = [
+      { kind: 'text', text: 'hi', linkPreview: false, quotedId: sent.body.id, mentions: [FRIEND] },
+      { kind: 'image', media: image, caption: 'a cat' },
+      { kind: 'audio', media: { ...image, mimetype: 'audio/ogg' }, voice: true, seconds: 3 },
+      { kind: 'document', media: { ...image, mimetype: 'application/pdf' } },
+      { kind: 'location', location: { latitude: -23.5, longitude: -46.6, name: 'Sé', address: 'Praça da Sé' } },
+      { kind: 'contact', contact: { name: 'Ana', phone: '+55 11 99999-0000' } },
+      { kind: 'contact', contact: { displayName: 'Ana', vcard: 'BEGIN:VCARD\nVERSION:3.0\nFN:Ana\nEND:VCARD' } },
+      { kind: 'reaction', reaction: { messageId: sent.body.id, emoji: '👍' } },
+    ];
+    const wrong: unknown[] = [null, 0, -1, 1.5, true, '', 'x', 'a\u0000b', [], {}, ['x'], 'x'.repeat(70_000)];
+    const problems: unknown[] = [];
+    for (const base of valid) {
+      const fields = Object.entries(base).flatMap(([name, value]) =>
+        value && typeof value === 'object' && !Array.isArray(value) ? [[name], ...Object.keys(value).map((child) => [name, child])] : [[name]],
+      );
+      for (const path of [...fields, ['to']]) {
+        for (const value of wrong) {
+          const body = structuredClone({ to: FRIEND, ...base }) as Record<string, any>;
+          if (path.length === 1) body[path[0]!] = value;
+          else body[path[0]!][path[1]!] = value;
+          const answer = await post('/sessions/phone/messages', body);
+          const fine = answer.status < 300 || (answer.status < 500 && typeof answer.body?.error?.code === 'string');
+          if (!fine) problems.push({ path: path.join('.'), value: JSON.stringify(value)?.slice(0, 40), kind: base.kind, status: answer.status, body: answer.body });
+        }
+      }
+    }
+    expect(problems).toEqual([]);
   });
 });
