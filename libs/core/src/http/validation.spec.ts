@@ -47,10 +47,11 @@ describe('the validation pipe', () => {
 
   it('refuses a NUL character anywhere in a body, a query or a path parameter, naming where', async () => {
     const pipe = createValidationPipe();
-    const refusal = (value: unknown, metadata: ArgumentMetadata) => pipe.transform(value, metadata).then(
-      () => undefined,
-      (error: unknown) => (error as ValidationFailedError).details,
-    );
+    const refusal = (value: unknown, metadata: ArgumentMetadata) =>
+      pipe.transform(value, metadata).then(
+        () => undefined,
+        (error: unknown) => (error as ValidationFailedError).details,
+      );
     expect(await refusal({ metadata: { note: 'a\u0000b' } }, BODY)).toEqual([{ field: 'metadata.note', problems: ['metadata.note must not contain the NUL character (U+0000)'] }]);
     expect(await refusal({ list: ['ok', 'n\u0000'] }, BODY)).toEqual([{ field: 'list.1', problems: [expect.any(String)] }]);
     expect(await refusal({ 'k\u0000': 1 }, BODY)).toEqual([{ field: 'k\\u0000', problems: ['k\\u0000 must not contain the NUL character (U+0000) in its name'] }]);
