@@ -139,6 +139,9 @@ describe.each(DATABASE_KINDS)('Socket.IO /events on the %s database', (kind) => 
       error: { code: 'validation_failed', details: [{ field: 'sessions' }, { field: 'afterSeq.mi\u0000ne' }] },
     });
     expect(await intruder.unsubscribe({ sessions: ['mi\u0000ne'] })).toMatchObject({ error: { code: 'validation_failed', details: [{ field: 'sessions' }] } });
+    expect(await intruder.socket.timeout(10_000).emitWithAck('subcribe', { sessions: ['mine'] })).toEqual({
+      error: { code: 'unknown_event', message: 'No event "subcribe" here: send subscribe or unsubscribe.' },
+    });
     expect(await intruder.subscribe({})).toEqual({ tenant: true, sessions: [] });
 
     const owner = await connect(tenant.key);

@@ -39,6 +39,9 @@ type EventsSocket = Socket<Record<string, never>, ServerToClient, BetweenReplica
  */
 const Payload = createParamDecorator((_data: unknown, context: ExecutionContext) => context.switchToWs().getData<unknown>());
 
+/** The events a client sends. */
+const CLIENT_EVENTS: ReadonlySet<string> = new Set(['subscribe', 'unsubscribe']);
+
 /** The answer to `subscribe` (what it subscribed) and to `unsubscribe` (what it unsubscribed), or the error body. */
 export type SubscribeAck =
   | { tenant: boolean; sessions: Array<{ id: string; name: string; afterSeq?: number }> }
@@ -102,6 +105,12 @@ export class EventsGateway implements OnGatewayInit<EventsNamespace>, OnGatewayC
 
   handleConnection(socket: EventsSocket): void {
     void socket.join([keyRoom(socket.data.keyId), tenantKeysRoom(socket.data.tenantId)]);
+    // An event this server does not serve, sent with an ack, is answered rather than left to time out.
+    socket.onAny((event: string, ...args: unknown[]) => {
+      const ack = args.at(-1);
+      if (CLIENT_EVENTS.has(event) || typeof ack !== 'function') return;
+      ack({ error: { code: 'unknown_event', message: `No event "${event}" here: send ${[...CLIENT_EVENTS].join(' or ')}.` } });
+    });
   }
 
   /** Clients are let go first: they reconnect to a replica that stays and replay what they missed. */
