@@ -152,6 +152,36 @@ describe.each(DATABASE_KINDS)('Socket.IO /events on the %s database', (kind) => 
     expect(intruder.events).toEqual([]);
   });
 
+  it('answers every malformed subscribe and unsubscribe in its ack with a validation error, never an internal one', async () => {
+    const client = await connect(other.key);
+    const payloads: unknown[] = [
+      1,
+      'mine',
+      [],
+      { sessions: null },
+      { sessions: 'all' },
+      { sessions: [] },
+      { sessions: [{}] },
+      { sessions: [['a']] },
+      { sessions: ['x'.repeat(101)] },
+      { sessions: Array.from({ length: 101 }, (_, i) => `s${i}`) },
+      { sessions: ['a\u0000'] },
+      { afterSeq: [] },
+      { afterSeq: { a: -1 } },
+      { afterSeq: { a: 'abc' } },
+      { afterSeq: { a: 1e300 } },
+      { afterSeq: { 'a\u0000': 1 } },
+      { after: { a: 1 } },
+      { sessions: ['a'], extra: true },
+    ];
+    for (const event of ['subscribe', 'unsubscribe']) {
+      for (const payload of payloads) {
+        const ack = (await client.socket.timeout(10_000).emitWithAck(event, payload)) as { error?: { code: string } };
+        expect({ event, payload, code: ack.error?.code }).toEqual({ event, payload, code: 'validation_failed' });
+      }
+    }
+  });
+
   it('stops the sessions a client unsubscribes from, under a tenant subscription too, until it subscribes again', async () => {
     const one = await createSession(tenant.key, 'leave-one');
     const two = await createSession(tenant.key, 'leave-two');
