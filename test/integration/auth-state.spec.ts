@@ -252,7 +252,13 @@ describe('AuthStateStore on PostgreSQL', () => {
       if (hold) await new Promise<void>((resolve) => held.push(resolve));
       return answer;
     }) as DataSource['query'];
-    return { reads, release: () => held.splice(0).forEach((go) => go()), restore: () => void (source.query = original) };
+    return {
+      reads,
+      /** Reads answered by the database and held back from their caller until {@link release}. */
+      holding: () => held.length,
+      release: () => held.splice(0).forEach((go) => go()),
+      restore: () => void (source.query = original),
+    };
   }
 
   it('reads a key from the database once, present or absent, and each read gets an object of its own', async () => {
@@ -311,7 +317,8 @@ describe('AuthStateStore on PostgreSQL', () => {
     const held = keyReads(dataSource, true);
     try {
       const read = keys.get('device-list', ['c']);
-      await until('the read in flight', () => held.reads.length === 1);
+      // Held once the database has answered it, so the write below lands after that answer was read.
+      await until('the read answered and held', () => held.holding() === 1);
       await keys.set({ 'device-list': { c: ['new'] } });
       held.release();
       expect(await read).toEqual({});
