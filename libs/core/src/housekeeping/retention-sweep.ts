@@ -15,10 +15,15 @@ export interface RetentionJob {
 
 /** Rows one statement deletes at most, so that it holds its locks only briefly. */
 export const RETENTION_BATCH = 5000;
-/** How often a replica looks for rows past their retention. */
-const INTERVAL_MS = 3_600_000;
-/** When the first look comes after boot, plus up to as much again at random, so replicas started together spread out. */
-const FIRST_SWEEP_MS = 60_000;
+/** When a replica looks for rows past their retention. */
+export interface RetentionTiming {
+  /** The first look after boot, plus up to as much again at random, so replicas started together spread out. */
+  firstMs: number;
+  /** Then one look this long after the last one ended. */
+  intervalMs: number;
+}
+
+const HOURLY: RetentionTiming = { firstMs: 60_000, intervalMs: 3_600_000 };
 
 /**
  * Deletes rows past their retention on every replica, a minute or two after boot and then hourly, one
@@ -31,10 +36,13 @@ export class RetentionSweep implements OnApplicationBootstrap, BeforeApplication
   private pass: Promise<unknown> = Promise.resolve();
   private stopped = false;
 
-  constructor(private readonly job: RetentionJob) {}
+  constructor(
+    private readonly job: RetentionJob,
+    private readonly timing: RetentionTiming = HOURLY,
+  ) {}
 
   onApplicationBootstrap(): void {
-    if (this.job.days > 0) this.next(FIRST_SWEEP_MS * (1 + Math.random()));
+    if (this.job.days > 0) this.next(this.timing.firstMs * (1 + Math.random()));
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -57,9 +65,9 @@ export class RetentionSweep implements OnApplicationBootstrap, BeforeApplication
   private next(delayMs: number): void {
     this.timer = setTimeout(() => {
       this.pass = this.sweep()
-        .catch((error: unknown) => this.logger.warn({ err: error }, `deleting ${this.job.what} past their retention failed; next try in an hour`))
+        .catch((error: unknown) => this.logger.warn({ err: error }, `deleting ${this.job.what} past their retention failed; trying again at the next look`))
         .finally(() => {
-          if (!this.stopped) this.next(INTERVAL_MS);
+          if (!this.stopped) this.next(this.timing.intervalMs);
         });
     }, delayMs);
     this.timer.unref();
