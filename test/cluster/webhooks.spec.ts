@@ -175,11 +175,18 @@ describe('webhooks on three replicas through nginx', () => {
     // A repeat is of a delivery already in flight when the replica died: its first attempt came before the
     // process was gone (give or take this process's own event loop, which logs the arrivals).
     const repeated = [...byEvent.values()].filter((attempts) => attempts.length > 1);
-    const late = repeated.filter((attempts) => attempts[0]!.at > killedAt + ARRIVAL_SLACK_MS).map((attempts) => webhookIdOf(attempts[0]!));
-    if (late.length) {
-      // Say why: the rows' own record of their attempts.
+    const lateRepeats = repeated.filter((attempts) => attempts[0]!.at > killedAt + ARRIVAL_SLACK_MS);
+    if (lateRepeats.length) {
+      // Say why: the rows' own record of their attempts, when each arrived (a gap of one claim lease, about
+      // TIMEOUT_MS + 15 s, is a claim that lapsed), and what the live replicas said of their webhook work.
+      const late = lateRepeats.map((attempts) => webhookIdOf(attempts[0]!));
       const rows = await fleet.query(`SELECT id, attempts, last_status, last_error FROM webhook_deliveries WHERE 'msg_' || replace(id::text, '-', '') = ANY($1::text[])`, [late]);
-      throw new Error(`repeats whose first attempt came after the kill (${killedAt}): ${JSON.stringify(rows)}`);
+      const arrivals = lateRepeats.map((attempts) => `${webhookIdOf(attempts[0]!)}: ${attempts.map((hook) => `kill+${hook.at - killedAt} ms`).join(', ')}`);
+      const said = [0, 1, 2]
+        .map((index) => cluster.replica(index))
+        .filter((replica) => replica.index !== victim?.index)
+        .flatMap((replica) => replica.output().split('\n').filter((line) => /Webhook/.test(line)).slice(-20).map((line) => `replica ${replica.index}: ${line}`));
+      throw new Error(`repeats whose first attempt came after the kill (${killedAt}): ${JSON.stringify(rows)}\n${arrivals.join('\n')}\n${said.join('\n')}`);
     }
     expect(repeated.length).toBeLessThanOrEqual(2 * CONCURRENCY);
     expect(receiver.overlaps).toBe(0);

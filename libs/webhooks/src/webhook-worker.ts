@@ -107,7 +107,7 @@ export class WebhookWorker implements OnModuleInit, OnApplicationBootstrap, Befo
     await Promise.race([this.running, grace]);
     await Promise.race([Promise.all([...this.inFlight.values()].map((flight) => flight.done)), grace]);
     const cut = [...this.inFlight].map(([id, flight]) => (flight.abort.abort(), { id, attempts: flight.attempts }));
-    await this.writer.settled();
+    await this.writer.finish();
     try {
       await this.outbox.release(cut);
     } catch (error) {
