@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket as NetSocket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
-import { BaileysEngine, EngineNotRegisteringError, type BaileysEngineOptions, type EngineCloseReason, type EngineEvents, type InboundMessage } from '@wafleet/engines';
+import { BaileysEngine, EngineNotConnectedError, EngineNotRegisteringError, newMessageId, type BaileysEngineOptions, type EngineCloseReason, type EngineEvents, type InboundMessage, type OutgoingMessage } from '@wafleet/engines';
 import { WaSimServer } from '../../apps/wa-sim/src/wa-sim.server';
 import { unrefBaileysTimers } from '../wa-sim/baileys-timers';
 import { migratedDatabase, type TestDatabase } from '../support/postgres';
@@ -76,9 +76,27 @@ describe('BaileysEngine against wa-sim and PostgreSQL', () => {
     return { engine, events };
   }
 
+  /**
+   * Has `engine` send `message` while wa-sim holds back `phone`'s queries; resolves once the send waits for
+   * the recipient's device list. `outcome` is 'sent' or the error the send failed with.
+   */
+  async function sendHeldAtDeviceList(engine: BaileysEngine, phone: string, message: OutgoingMessage): Promise<{ outcome: Promise<unknown> }> {
+    sim.ignoreQueries(phone, true);
+    const outcome = engine.send(message).then(
+      () => 'sent',
+      (error: unknown) => error,
+    );
+    // Not any query: the login's own (props, privacy, …) may still be coming in.
+    await until('the send waiting for the device list', () => sim.unansweredQueries(phone).includes('usync'));
+    return { outcome };
+  }
+
+  /** What `outcome` came to within 10 s; Baileys' own query timeout, which a held send would wait out, is 60 s. */
+  const within10s = (outcome: Promise<unknown>, after: string) => Promise.race([outcome, sleep(10_000).then(() => `still waiting 10 s after ${after}`)]);
+
   /** Starts a fresh engine, plays the phone on its first QR and waits for the login after the 515 restart. */
-  async function pair(sessionId: string, phone: string, epoch = 1) {
-    const paired = engineFor({ sessionId, epoch });
+  async function pair(sessionId: string, phone: string, epoch = 1, options: Partial<BaileysEngineOptions> = {}) {
+    const paired = engineFor({ ...options, sessionId, epoch });
     const qr = next(paired.engine, 'qr');
     await paired.engine.start();
     await sim.scanQr((await qr)[0], phone);
@@ -132,6 +150,8 @@ describe('BaileysEngine against wa-sim and PostgreSQL', () => {
       { id: waited[1]!.id, text: 'and another', fromMe: false },
       { id: live.id, text: 'now connected', fromMe: false },
     ]);
+    // The engine reports a message before Baileys acknowledges it to the server.
+    await until('WhatsApp told of each message', () => sim.inbox('15550001212').every(({ status }) => status === 'acked'));
     expect(sim.inbox('15550001212').map(({ status }) => status)).toEqual(['acked', 'acked', 'acked']);
   });
 
@@ -225,7 +245,8 @@ describe('BaileysEngine against wa-sim and PostgreSQL', () => {
     const shortPort = await shortSim.start();
     try {
       const sessionId = await createSession();
-      const { engine, events } = engineFor({ sessionId, epoch: 1, qrTimeoutMs: 300 }, `ws://127.0.0.1:${shortPort}/ws/chat`);
+      // The code must be asked for while the only QR is on show: long enough for that on a loaded machine.
+      const { engine, events } = engineFor({ sessionId, epoch: 1, qrTimeoutMs: 2_000 }, `ws://127.0.0.1:${shortPort}/ws/chat`);
       const expired = next(engine, 'close');
       const firstQr = next(engine, 'qr');
       await engine.start();
@@ -268,6 +289,57 @@ describe('BaileysEngine against wa-sim and PostgreSQL', () => {
     await reopened;
     expect(events.map(([name]) => name)).toEqual(['qr', 'open', 'open']);
     expect(sim.stats()).toMatchObject({ registrations: 1, logins: 2, conflicts: 0 });
+  });
+
+  it('fails a send under way at a drop at once, not after the query timeout, and sends again once logged in again', async () => {
+    const sessionId = await createSession();
+    const { engine } = await pair(sessionId, '15550006767');
+    const message = { id: newMessageId(), to: '15550006868@s.whatsapp.net', kind: 'text' as const, text: 'under way at the drop' };
+    const { outcome } = await sendHeldAtDeviceList(engine, '15550006767', message);
+    expect(sim.messagesTo('15550006868')).toEqual([]);
+    const reopened = next(engine, 'open');
+    sim.ignoreQueries('15550006767', false);
+
+    await sim.dropConnection('15550006767', 503);
+
+    const failed = await within10s(outcome, 'the drop');
+    expect(failed).toBeInstanceOf(EngineNotConnectedError);
+    expect(failed).toMatchObject({ state: 'connecting' });
+    await reopened;
+    await engine.send(message);
+    // The send resolves once the stanza is written; wa-sim records it when it has read it.
+    await until('the message at wa-sim', () => sim.messagesTo('15550006868').length > 0);
+    expect(sim.messagesTo('15550006868').map(({ id, copies }) => ({ id, copies }))).toEqual([{ id: message.id, copies: 1 }]);
+  });
+
+  it('fails a send under way when the engine stops, saying it stopped', async () => {
+    const sessionId = await createSession();
+    const { engine } = await pair(sessionId, '15550006969');
+    const { outcome } = await sendHeldAtDeviceList(engine, '15550006969', {
+      id: newMessageId(),
+      to: '15550006868@s.whatsapp.net',
+      kind: 'text',
+      text: 'under way at the stop',
+    });
+
+    await engine.stop();
+
+    const failed = await within10s(outcome, 'the stop');
+    expect(failed).toBeInstanceOf(EngineNotConnectedError);
+    expect(failed).toMatchObject({ state: 'stopped' });
+  });
+
+  it('logs in again soon after the network goes, without waiting for a close handshake nobody answers', async () => {
+    const sessionId = await createSession();
+    // Baileys gives a connection up once nothing came for its keepalive interval + 5 s.
+    const { engine, events } = await pair(sessionId, '15550007171', 1, { keepAliveMs: 500 });
+    // Noticed after 5.5 s; the handshake would add 30 s.
+    const reopened = next(engine, 'open', 25_000);
+
+    expect(sim.freezeConnection('15550007171')).toBe(true);
+
+    await reopened;
+    expect(events.map(([name]) => name)).toEqual(['qr', 'open', 'open']);
   });
 
   it('gives up with failed once WhatsApp refuses more logins in a row (500, bad session) than it tolerates', async () => {

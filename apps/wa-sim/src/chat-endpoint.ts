@@ -29,6 +29,8 @@ export class ChatEndpoint implements ConnectionEvents {
   readonly live = new LiveConnections();
   /** Phones whose logins are refused, with the failure reason to give. */
   readonly refusals = new Map<string, number>();
+  /** Phones whose queries (iq get and set) go unanswered, as from a server that stopped answering, with the xmlns of each held. */
+  readonly unanswered = new Map<string, string[]>();
   private readonly connections = new Set<SimConnection>();
   private nextConnectionId = 1;
   registrations = 0;
@@ -82,6 +84,9 @@ export class ChatEndpoint implements ConnectionEvents {
       this.parts.replies.answer(connection, node);
       return;
     }
+    const phone = String(connection.payload?.username ?? '');
+    const held = this.unanswered.get(phone);
+    if (held) return void held.push(node.attrs.xmlns ?? '');
     this.answer(connection, node).catch((err: unknown) => this.log({ event: 'iq-failed', connection: connection.id, err: String(err) }));
   }
 

@@ -88,6 +88,14 @@ export class SimConnection {
     this.markClosed();
   }
 
+  /**
+   * As a network that went away: nothing the client sends is read any more (its pings and its close
+   * handshake included), and the connection stays up until one side gives up on it.
+   */
+  freeze(): void {
+    this.socket.pause();
+  }
+
   /** For shutdown: a graceful close would wait up to 30 s for a client that may never answer. */
   terminate(): void {
     this.socket.terminate();

@@ -192,6 +192,20 @@ export class WaSimServer {
   }
 
   /**
+   * While `on`, the account's queries (an iq get or set: the device lists and pre-keys a send asks for
+   * first, say) go unanswered, its connection staying up: how a test holds a send in flight.
+   */
+  ignoreQueries(phone: string, on: boolean): void {
+    if (!on) this.chat.unanswered.delete(phone);
+    else if (!this.chat.unanswered.has(phone)) this.chat.unanswered.set(phone, []);
+  }
+
+  /** The xmlns of each of the account's queries left unanswered since ignoreQueries turned it on, oldest first. */
+  unansweredQueries(phone: string): string[] {
+    return [...(this.chat.unanswered.get(phone) ?? [])];
+  }
+
+  /**
    * Ends the account's live connection with a stream error carrying `code` (503 unavailable, 500 bad
    * session, 403 forbidden, …), as WhatsApp does when it drops or refuses a device. The device stays
    * linked. @returns whether a connection was live
@@ -200,6 +214,18 @@ export class WaSimServer {
     if (!this.accounts.find(phone)) throw unknownAccount(phone);
     const live = this.chat.live.find(phone);
     if (live) await live.part(streamError(code));
+    return Boolean(live);
+  }
+
+  /**
+   * The network between the account's live connection and the sim goes away: nothing the client sends
+   * is read or answered any more, and the connection stays up until the client gives up on it.
+   * @returns whether a connection was live
+   */
+  freezeConnection(phone: string): boolean {
+    if (!this.accounts.find(phone)) throw unknownAccount(phone);
+    const live = this.chat.live.find(phone);
+    live?.freeze();
     return Boolean(live);
   }
 

@@ -13,6 +13,8 @@ declare module 'ws' {
     send(data: Uint8Array, cb?: (err?: Error) => void): void;
     close(code?: number, reason?: string): void;
     terminate(): void;
+    /** Stops reading the socket: no more events until resumed. */
+    pause(): void;
     on(event: 'message', listener: (data: Buffer, isBinary: boolean) => void): this;
     on(event: 'close', listener: (code: number, reason: Buffer) => void): this;
     on(event: 'error', listener: (err: Error) => void): this;

@@ -10,6 +10,7 @@ import { FencedAuthWrites } from './fenced-auth-writes';
 import type { MediaDescriptor } from './inbound-message';
 import type { MessageKey, OutgoingMessage, PresenceState, SentMessage } from './outgoing-message';
 import { ReconnectPolicy, type ReconnectOptions } from './reconnect-policy';
+import { SocketEndings } from './socket-endings';
 
 /** The logger shape Baileys needs; a pino logger fits. */
 export interface EngineLogger {
@@ -59,6 +60,7 @@ export class BaileysEngine extends Engine {
   private policy: ReconnectPolicy;
   private auth?: AuthenticationState;
   private socket?: WASocket;
+  private readonly endings: SocketEndings;
   /** The current socket has shown a QR: it is registering, and may ask for a pairing code instead. */
   private registering = false;
   /** The current socket has logged in (`open`) and not closed since: messages can go. */
@@ -74,6 +76,7 @@ export class BaileysEngine extends Engine {
     this.store = new AuthStateStore(options.dataSource, options.sessionId, options.epoch);
     this.logger = (options.logger ?? pino({ level: 'silent' })).child({ sessionId: options.sessionId });
     this.policy = new ReconnectPolicy(options.reconnect);
+    this.endings = new SocketEndings(options.sessionId);
     this.writes = new FencedAuthWrites(this.store, options.sessionId, this.logger, () => void this.closeWith('stale_epoch', false));
     const mediaAgent = options.mediaCertificate ? new Agent({ ca: options.mediaCertificate }) : undefined;
     this.messaging = new BaileysMessaging(this, options.sessionId, this.logger, mediaAgent);
@@ -127,35 +130,41 @@ export class BaileysEngine extends Engine {
   }
 
   async send(message: OutgoingMessage): Promise<SentMessage> {
-    return this.messaging.send(this.connectedSocket(), message);
+    return this.whileConnected((socket) => this.messaging.send(socket, message));
   }
 
   async edit(target: MessageKey, text: string, id?: string): Promise<SentMessage> {
-    return this.messaging.edit(this.connectedSocket(), target, text, id);
+    return this.whileConnected((socket) => this.messaging.edit(socket, target, text, id));
   }
 
   async deleteForEveryone(target: MessageKey, id?: string): Promise<SentMessage> {
-    return this.messaging.deleteForEveryone(this.connectedSocket(), target, id);
+    return this.whileConnected((socket) => this.messaging.deleteForEveryone(socket, target, id));
   }
 
   async markRead(keys: MessageKey[]): Promise<void> {
-    return this.messaging.markRead(this.connectedSocket(), keys);
+    return this.whileConnected((socket) => this.messaging.markRead(socket, keys));
   }
 
   async sendPresence(chat: string, state: PresenceState): Promise<void> {
-    return this.messaging.sendPresence(this.connectedSocket(), chat, state);
+    return this.whileConnected((socket) => this.messaging.sendPresence(socket, chat, state));
   }
 
   async downloadMedia(message: { media?: MediaDescriptor }): Promise<DownloadedMedia> {
     return this.messaging.downloadMedia(message);
   }
 
-  /** The logged-in socket. Calls are checked synchronously, so a caller learns at once, not after a timeout. */
-  private connectedSocket(): WASocket {
+  /**
+   * Runs `work` on the logged-in socket, checked synchronously so a caller learns at once, not after a
+   * timeout; it fails as soon as that socket ends (SocketEndings).
+   */
+  private whileConnected<T>(work: (socket: WASocket) => Promise<T>): Promise<T> {
     const socket = this.socket;
-    if (socket && this.loggedIn) return socket;
-    const state = !this.running || this.closing ? 'stopped' : this.registering ? 'registering' : 'connecting';
-    throw new EngineNotConnectedError(this.options.sessionId, state);
+    if (!socket || !this.loggedIn) return Promise.reject(new EngineNotConnectedError(this.options.sessionId, this.state()));
+    return this.endings.untilEnded(socket, () => work(socket));
+  }
+
+  private state(): string {
+    return !this.running || this.closing ? 'stopped' : this.registering ? 'registering' : 'connecting';
   }
 
   /**
@@ -195,12 +204,14 @@ export class BaileysEngine extends Engine {
       ...(this.messaging.mediaAgent ? { fetchAgent: this.messaging.mediaAgent } : {}),
     });
     this.socket = socket;
+    this.endings.follow(socket);
     this.registering = false;
     this.loggedIn = false;
     this.messaging.listen(socket, () => socket === this.socket);
     let showedQr = false;
     socket.ev.on('creds.update', () => this.writes.saveCreds(this.auth!.creds));
     socket.ev.on('connection.update', (update) => {
+      if (update.connection === 'close') this.endings.ended(socket, this.state());
       // Events of a socket we already left (ended by stop, or replaced by a reconnect) change nothing.
       if (socket !== this.socket) return;
       if (update.qr) {
@@ -247,6 +258,8 @@ export class BaileysEngine extends Engine {
     const socket = this.socket;
     this.socket = undefined;
     this.loggedIn = false;
+    // `closing` is set only once this returns: the state to report is known here.
+    if (socket) this.endings.ended(socket, 'stopped');
     try {
       await socket?.end(undefined);
     } catch (error) {
