@@ -5,13 +5,14 @@ import type { Engine } from '@wafleet/engines';
 import { SessionLeaseMetrics, SessionLeases } from '@wafleet/registry';
 import { EventLog, SessionEvents, type RunningEngine, type SessionEvent } from '@wafleet/sessions';
 import { Registry } from 'prom-client';
-import { newOutgoingId } from '../../libs/messages/src/message-rows';
+import { insertOutgoingRow, newOutgoingId } from '../../libs/messages/src/message-rows';
 import { MessageChanges } from '../../libs/messages/src/message-changes';
 import { MessageStore } from '../../libs/messages/src/message-store';
 import { MESSAGE_COLUMNS, toMessageView, type MessageRow } from '../../libs/messages/src/message.view';
 import { migratedDatabase, type TestDatabase } from '../support/postgres';
 
 const FRIEND = '5511977770002@s.whatsapp.net';
+const OWN_JID = '5511977770001:2@s.whatsapp.net';
 
 /** The message store on PostgreSQL: statuses only move forward, inbound is stored once, a stale owner writes nothing. */
 describe('the message store on PostgreSQL', () => {
@@ -39,7 +40,8 @@ describe('the message store on PostgreSQL', () => {
 
   async function ownedSession(instanceId = 'replica-a'): Promise<RunningEngine> {
     const sessionId = randomUUID();
-    await database.query(`INSERT INTO sessions (id, tenant_id, name) VALUES ($1, $2, $3)`, [sessionId, tenantId, `s-${sessionId}`]);
+    // Linked, as a session that takes sends is: the send queue hands the engine only what was accepted for its account.
+    await database.query(`INSERT INTO sessions (id, tenant_id, name, me) VALUES ($1, $2, $3, $4::jsonb)`, [sessionId, tenantId, `s-${sessionId}`, JSON.stringify({ id: OWN_JID })]);
     return { sessionId, tenantId, name: `s-${sessionId}`, epoch: (await claim(instanceId, sessionId))!, engine: undefined as unknown as Engine };
   }
 
@@ -104,6 +106,57 @@ describe('the message store on PostgreSQL', () => {
     expect(await changes.markSent(running, withdrawn, { id: 'WA-4', chat: FRIEND, kind: 'text', timestamp: sentAt })).toMatchObject({ status: 'sent', error: null });
     expect(await changes.markSent(running, refused, { id: 'WA-5', chat: FRIEND, kind: 'text', timestamp: sentAt })).toMatchObject({ status: 'failed' });
     expect(await changes.applyStatus(running, { id: 'WA-4', chat: FRIEND, status: 'delivered' })).toEqual({ id: withdrawn, status: 'delivered' });
+  });
+
+  it('sends only what was accepted for the linked account, and fails the rest when the link changes, each with its event', async () => {
+    const running = await ownedSession();
+    const elsewhere = await ownedSession();
+    const linkTo = (sessionId: string, me: string | null) =>
+      database.query(`UPDATE sessions SET me = $2::jsonb WHERE id = $1`, [sessionId, me ? JSON.stringify({ id: me }) : null]);
+    const queued = (sessionId: string, waId: string, waitsForLink = false) =>
+      insertOutgoingRow(dataSource.manager, { id: newOutgoingId(), tenantId, sessionId, waId, chat: FRIEND, kind: 'text', body: waId, content: {}, quotedId: null, idempotencyKey: null, requestHash: null, upload: null, waitsForLink });
+    const pendingIds = async (account: string | null) => (await store.pending(running.sessionId, account, 50)).map((row) => row.wa_id);
+
+    // Queued by a campaign before the first link: for whichever link comes. A send with no link belongs to none.
+    await linkTo(running.sessionId, null);
+    const [early] = await queued(running.sessionId, 'WA-EARLY', true);
+    await queued(running.sessionId, 'WA-NONE');
+    await linkTo(running.sessionId, 'ana:3@s.whatsapp.net');
+    await linkTo(elsewhere.sessionId, 'ana:3@s.whatsapp.net');
+    const first = await pendingText(running, 'WA-6');
+    const second = await pendingText(running, 'WA-7');
+    const sent = await pendingText(running, 'WA-8');
+    const otherSession = await pendingText(elsewhere, 'WA-9');
+    await changes.markSent(running, sent, { id: 'WA-8', chat: FRIEND, kind: 'text', timestamp: new Date().toISOString() });
+    await database.query(`INSERT INTO message_uploads (message_id, data) VALUES ($1, $2)`, [second, Buffer.from('bytes')]);
+    expect(await pendingIds('ana:3@s.whatsapp.net')).toEqual(['WA-EARLY', 'WA-6', 'WA-7']);
+    // An engine not logged in yet is handed only what waits for any link.
+    expect(await pendingIds(null)).toEqual(['WA-EARLY']);
+
+    // An engine logged in as another account (after a logout the row may have missed) is never handed what was accepted for ana.
+    await linkTo(running.sessionId, 'bia:7@s.whatsapp.net');
+    expect(await pendingIds('bia:7@s.whatsapp.net')).toEqual(['WA-EARLY']);
+    const before = published.length;
+    expect(await changes.failUnlinked(running, 'bia:7@s.whatsapp.net', 2)).toEqual([expect.any(String), first]);
+    expect(await changes.failUnlinked(running, 'bia:7@s.whatsapp.net', 2)).toEqual([second]);
+    expect(await changes.failUnlinked(running, 'bia:7@s.whatsapp.net', 2)).toEqual([]);
+    expect([await statusOf(early!.id), await statusOf(sent), await statusOf(otherSession)]).toEqual(['pending', 'sent', 'pending']);
+    expect(await database.query(`SELECT 1 FROM message_uploads WHERE message_id = $1`, [second])).toEqual([]);
+
+    // Logged out: everything left fails, also what waited for a link.
+    await linkTo(running.sessionId, null);
+    expect(await changes.failUnlinked(running, null, 10)).toEqual([early!.id]);
+    expect(await pendingIds('bia:7@s.whatsapp.net')).toEqual([]);
+    const failures = published.slice(before).filter((event) => event.sessionId === running.sessionId);
+    expect(failures.map((event) => [event.type, (event.data as { waId: string }).waId, (event.data as { error?: { code: string } }).error?.code])).toEqual([
+      ['message.status', 'WA-NONE', 'session_logged_out'],
+      ['message.status', 'WA-6', 'session_logged_out'],
+      ['message.status', 'WA-7', 'session_logged_out'],
+      ['message.status', 'WA-EARLY', 'session_logged_out'],
+    ]);
+
+    // The send under way when the link ended went out before it: recorded as sent.
+    expect(await changes.markSent(running, first, { id: 'WA-6', chat: FRIEND, kind: 'text', timestamp: new Date().toISOString() })).toMatchObject({ status: 'sent', error: null });
   });
 
   it('stores an inbound message once however often it is delivered, counting it unread and received once', async () => {
@@ -204,7 +257,7 @@ describe('the message store on PostgreSQL', () => {
     // The first two went alone, at once, in two statements of their own; the rest went in one statement,
     // then (for #17) one after another: the queue has those in the order they were accepted.
     const together = sends.slice(2).filter((message) => message.sessionId === running.sessionId).map((message) => message.id);
-    const queued = (await store.pending(running.sessionId, 100)).map((row) => row.id);
+    const queued = (await store.pending(running.sessionId, OWN_JID, 100)).map((row) => row.id);
     expect(queued.filter((id) => together.includes(id))).toEqual(together);
   });
 
@@ -212,7 +265,7 @@ describe('the message store on PostgreSQL', () => {
     const running = await ownedSession();
     const written: string[] = [];
     for (let n = 0; n < 60; n++) written.push(await pendingText(running, `WA-ORDER-${n}`));
-    expect((await store.pending(running.sessionId, 100)).map((row) => row.id)).toEqual(written);
+    expect((await store.pending(running.sessionId, OWN_JID, 100)).map((row) => row.id)).toEqual(written);
   });
 
   it('keeps the media bytes until the message is sent or failed, and a stale owner drops nothing', async () => {

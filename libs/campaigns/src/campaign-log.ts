@@ -104,7 +104,7 @@ export class CampaignLog {
 
   /** Starts scheduled campaigns whose time has come. @returns their ids and sessions */
   async startDue(): Promise<{ id: string; session_id: string }[]> {
-    return this.sweep(`status = 'scheduled' AND start_at <= now()`, { status: 'running', started: true });
+    return this.sweep(`status = 'scheduled' AND start_at <= now()`, [], { status: 'running', started: true });
   }
 
   /**
@@ -114,19 +114,29 @@ export class CampaignLog {
   async stopOrphaned(): Promise<{ id: string; session_id: string }[]> {
     const stopped = await this.sweep(
       `status IN ('running', 'paused') AND session_id IN (SELECT id FROM sessions WHERE status = 'logged_out')`,
+      [],
       { status: 'stopped', reason: 'session_logged_out', finished: true },
       'campaign.failed',
     );
     const idle = await this.sweep(
       `status IN ('running', 'paused') AND session_id IN (SELECT id FROM sessions WHERE desired_state = 'stopped')`,
+      [],
       { status: 'stopped', reason: 'session_stopped', finished: true },
       'campaign.failed',
     );
     return [...stopped, ...idle];
   }
 
-  private async sweep(where: string, change: CampaignChange, type?: CampaignEventType): Promise<{ id: string; session_id: string }[]> {
-    const due: { id: string; session_id: string; status: CampaignStatus }[] = await this.dataSource.query(`SELECT id, session_id, status FROM campaigns WHERE ${where} LIMIT 100`);
+  /**
+   * Stops the session's running or paused campaigns once the account they ran under is no longer linked
+   * (reason `session_logged_out`), before it can be started and linked again.
+   */
+  async stopLoggedOut(sessionId: string): Promise<{ id: string; session_id: string }[]> {
+    return this.sweep(`status IN ('running', 'paused') AND session_id = $1`, [sessionId], { status: 'stopped', reason: 'session_logged_out', finished: true }, 'campaign.failed');
+  }
+
+  private async sweep(where: string, params: unknown[], change: CampaignChange, type?: CampaignEventType): Promise<{ id: string; session_id: string }[]> {
+    const due: { id: string; session_id: string; status: CampaignStatus }[] = await this.dataSource.query(`SELECT id, session_id, status FROM campaigns WHERE ${where} LIMIT 100`, params);
     const changed: { id: string; session_id: string }[] = [];
     for (const campaign of due) {
       if (await this.change(null, campaign.id, [campaign.status], change, type)) changed.push({ id: campaign.id, session_id: campaign.session_id });

@@ -1,6 +1,6 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { MessageDispatcher } from '@wafleet/messages';
-import { SessionEvents, SessionRuntime, type RunningEngine } from '@wafleet/sessions';
+import { SessionEvents, SessionRuntime, SessionStatusWrites, type RunningEngine } from '@wafleet/sessions';
 import { Lock, PubSub } from '@wafleet/sync';
 import { CampaignLog } from './campaign-log';
 import { paceDelayMs } from './campaign-pacing';
@@ -85,10 +85,17 @@ export class CampaignRunner implements OnApplicationBootstrap, BeforeApplication
     private readonly lock: Lock,
     private readonly pubsub: PubSub,
     private readonly events: SessionEvents,
+    private readonly statuses: SessionStatusWrites,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     this.runtime.onEngine((running) => running.engine.on('open', () => void this.sweep()));
+    // A campaign belongs to the account it ran under: stopped when that link ends (not at a first pairing),
+    // at once rather than at the next sweep, which a session started again within the second would escape.
+    this.statuses.onLinkChanged(async (change) => {
+      if (!change.previous) return;
+      for (const stopped of await this.campaignLog.stopLoggedOut(change.sessionId)) this.announce(stopped.id, stopped.session_id);
+    });
     // A campaign message left `pending`: its runner may queue the next one now.
     this.events.subscribe((event) => {
       if (event.type === 'message.sent' || event.type === 'message.status') this.wakeSession(event.sessionId);

@@ -63,7 +63,12 @@ export class CampaignSends {
       // previous holder committed (its message, pending), so a racing caller finds the campaign busy.
       const [locked]: unknown[] = await manager.query(`SELECT 1 FROM campaigns WHERE id = $1 AND session_id = $2 FOR UPDATE`, [id, running.sessionId]);
       if (!locked) return { outcome: 'not_running' };
-      const [lease]: unknown[] = await manager.query(`SELECT 1 FROM sessions WHERE id = $1 AND lease_epoch = $2 FOR SHARE`, [running.sessionId, running.epoch]);
+      // Not once logged out (the epoch holds until the engine's close is stored): what it queued then would
+      // wait for the next link, and that may be another account's.
+      const [lease]: unknown[] = await manager.query(`SELECT 1 FROM sessions WHERE id = $1 AND lease_epoch = $2 AND status <> 'logged_out' FOR SHARE`, [
+        running.sessionId,
+        running.epoch,
+      ]);
       if (!lease) return { outcome: 'stale' };
       const [campaign]: { status: CampaignStatus; tenant_id: string; template: StoredTemplate; has_media: boolean; busy: boolean }[] = await manager.query(
         `SELECT c.status, c.tenant_id, c.template, c.media_data IS NOT NULL AS has_media,
@@ -94,6 +99,8 @@ export class CampaignSends {
         idempotencyKey: null,
         requestHash: null,
         upload: null,
+        // A campaign may be started before its session is linked: its message goes out from the link it gets.
+        waitsForLink: true,
       });
       if (campaign.has_media) await manager.query(`INSERT INTO message_uploads (message_id, data) SELECT $1, media_data FROM campaigns WHERE id = $2`, [messageId, id]);
       await manager.query(`UPDATE campaign_recipients SET message_id = $3, queued_at = now() WHERE campaign_id = $1 AND position = $2`, [id, next.position, messageId]);

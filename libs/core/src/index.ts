@@ -23,6 +23,7 @@ export { RequestLogging } from './logging/request-logging';
 export { loggerOptions, REDACTED_PATHS } from './logging/logger-options';
 export { MetricsModule } from './metrics/metrics.module';
 export { isUuid } from './http/uuid';
+export { withoutNul } from './text/without-nul';
 export { newTimeOrderedId, randomBytesFromPool } from './ids/ids';
 export { isPublicAddress, nonPublicAddressOf } from './http/public-address';
 export { RETENTION_BATCH, RetentionSweep } from './housekeeping/retention-sweep';

@@ -1,14 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { countMessageUsageSql } from '@wafleet/billing';
+import { withoutNul } from '@wafleet/core';
 import type { InboundMessage, MessageStatusUpdate, SentMessage } from '@wafleet/engines';
 import { EventLog, type Append, type RunningEngine } from '@wafleet/sessions';
 import type { EntityManager } from 'typeorm';
-import { RANK_SQL, rankOf, WITHDRAWN_CODE } from './message-status';
+import { LOGGED_OUT_CODE, RANK_SQL, rankOf, WITHDRAWN_CODE } from './message-status';
 import { insertInbound, touchChatSql } from './message-rows';
 import { MESSAGE_COLUMNS, toMessageView, type MessageRow, type MessageView } from './message.view';
 
-/** A stored failure that a recorded send replaces: the message was withdrawn while it was going out. */
-const WITHDRAWN_SQL = `(status = 'failed' AND error->>'code' = '${WITHDRAWN_CODE}')`;
+/** A stored failure that a recorded send replaces: the message was withdrawn (or its link ended) while it was going out. */
+const WITHDRAWN_SQL = `(status = 'failed' AND error->>'code' IN ('${WITHDRAWN_CODE}', '${LOGGED_OUT_CODE}'))`;
+const LOGGED_OUT_ERROR = { code: LOGGED_OUT_CODE, message: 'The session was logged out before this message was sent.' };
 
 /**
  * What a session's engine reports about messages — sent, failed, receipts, received — written by the
@@ -63,6 +65,35 @@ export class MessageChanges {
       await append({ sessionId: running.sessionId, epoch: running.epoch, type: 'message.status', data: { id: row.id, waId: row.wa_id, chat: row.chat, status: 'failed', error } });
       return toMessageView(row);
     });
+  }
+
+  /**
+   * Fails, oldest first, up to `limit` messages of the session waiting to be sent that no link will send
+   * now that the session is linked to `me` (null: logged out): those accepted for another account, and
+   * with no account at all every one. Each gets its `message.status` failed event in the same transaction.
+   * @returns their ids; empty when none is left, or the epoch moved on
+   */
+  async failUnlinked(running: Pick<RunningEngine, 'sessionId' | 'epoch'>, me: string | null, limit: number): Promise<string[]> {
+    const failed = await this.inLog(async (manager, append) => {
+      const rows: Pick<MessageRow, 'id' | 'wa_id' | 'chat'>[] = await manager.query(
+        `WITH failed AS (
+           UPDATE messages SET status = 'failed', error = $3::jsonb, updated_at = now()
+           WHERE id IN (
+             SELECT id FROM messages
+             WHERE session_id = $1 AND status = 'pending' AND direction = 'out' AND ($2::text IS NULL OR (link IS NOT NULL AND link <> $2))
+             ORDER BY created_at, id LIMIT $4 FOR UPDATE)
+           RETURNING id, wa_id, chat, created_at)
+         SELECT id, wa_id, chat FROM failed ORDER BY created_at, id`,
+        [running.sessionId, me, JSON.stringify(LOGGED_OUT_ERROR), limit],
+      );
+      if (rows.length === 0) return [];
+      await manager.query(`DELETE FROM message_uploads WHERE message_id = ANY($1::uuid[])`, [rows.map((row) => row.id)]);
+      for (const row of rows) {
+        await append({ sessionId: running.sessionId, epoch: running.epoch, type: 'message.status', data: { id: row.id, waId: row.wa_id, chat: row.chat, status: 'failed', error: LOGGED_OUT_ERROR } });
+      }
+      return rows.map((row) => row.id);
+    });
+    return failed ?? [];
   }
 
   /**
@@ -155,14 +186,6 @@ export class MessageChanges {
       throw error;
     }
   }
-}
-
-/** `value` with every U+0000 in its strings and keys replaced by U+FFFD; JSON-shaped values only. */
-function withoutNul<T>(value: T): T {
-  if (typeof value === 'string') return (value.includes('\u0000') ? value.replaceAll('\u0000', '\ufffd') : value) as T;
-  if (Array.isArray(value)) return value.map(withoutNul) as T;
-  if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(Object.entries(value).map(([key, child]) => [withoutNul(key), withoutNul(child)])) as T;
 }
 
 /** Rolls a write back when the session's epoch is no longer the writer's. */

@@ -25,13 +25,17 @@ const BATCH = 50;
  * starts draining when a message is announced, when its engine connects, and on a periodic sweep; it
  * pauses while the engine is not connected and resumes when it connects again. The queue is the
  * database, so after a crash or a failover the new owner sends what is left, under the WhatsApp ids the
- * messages were given, and nothing is sent twice.
+ * messages were given, and nothing is sent twice. An engine is handed only what was accepted for the
+ * account it is logged in as (MessageStore.pending), as it said at `open`, not as the session row says: a
+ * row that missed a logout must not make another account send what was meant for the one before.
  */
 @Injectable()
 export class MessageDispatcher implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(MessageDispatcher.name);
   /** Sessions being drained now, and whether another pass was asked for meanwhile. */
   private readonly draining = new Map<string, { again: boolean }>();
+  /** The account each engine reported at its last `open`: the only one whose messages it is handed. */
+  private readonly accounts = new WeakMap<RunningEngine['engine'], string>();
   /** Sessions with an announcement in flight, and whether another was asked for meanwhile. */
   private readonly announcing = new Map<string, { again: boolean }>();
   private timer?: NodeJS.Timeout;
@@ -45,7 +49,12 @@ export class MessageDispatcher implements OnModuleInit, OnApplicationShutdown {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    this.runtime.onEngine((running) => running.engine.on('open', () => this.kick(running.sessionId)));
+    this.runtime.onEngine((running) =>
+      running.engine.on('open', (me) => {
+        this.accounts.set(running.engine, me.id);
+        this.kick(running.sessionId);
+      }),
+    );
     this.timer = setInterval(() => void this.sweep(), SWEEP_MS);
     this.timer.unref();
     try {
@@ -115,7 +124,7 @@ export class MessageDispatcher implements OnModuleInit, OnApplicationShutdown {
       state.again = false;
       const running: RunningEngine | undefined = this.runtime.engineOf(sessionId);
       if (!running || this.stopped) return;
-      const rows = await this.store.pending(sessionId, BATCH);
+      const rows = await this.store.pending(sessionId, this.accounts.get(running.engine) ?? null, BATCH);
       if (rows.length === 0) return;
       for (const row of rows) {
         if (this.stopped || this.runtime.engineOf(sessionId)?.epoch !== running.epoch) return;

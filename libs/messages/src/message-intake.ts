@@ -1,15 +1,19 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import type { InboundMessage, MessageStatusUpdate } from '@wafleet/engines';
-import { SessionRuntime, type MessageStatusName, type RunningEngine } from '@wafleet/sessions';
+import { SessionRuntime, SessionStatusWrites, type LinkChange, type MessageStatusName, type RunningEngine } from '@wafleet/sessions';
 import { Rendezvous } from '@wafleet/sync';
 import { keysResolvedBy } from './message-status';
 import { MessageChanges } from './message-changes';
+
+/** Messages failed per transaction when the linked account changes. */
+const FAIL_BATCH = 100;
 
 /**
  * What the engines this replica runs report about messages — receipts of sent ones, and messages
  * received — stored under the lease epoch with their events. Writes of one session are serialised, so its
  * log tells them in the order the engine reported them; a waiter for a status (on any replica) is woken
- * once the status is stored.
+ * once the status is stored. When the account a session is linked to changes (a logout, or a pairing
+ * after one), what waits to be sent for another account fails (the send queue never hands it to the engine).
  */
 @Injectable()
 export class MessageIntake implements OnModuleInit {
@@ -22,10 +26,25 @@ export class MessageIntake implements OnModuleInit {
     private readonly runtime: SessionRuntime,
     private readonly changes: MessageChanges,
     private readonly rendezvous: Rendezvous,
+    private readonly statuses: SessionStatusWrites,
   ) {}
 
   onModuleInit(): void {
     this.runtime.onEngine((running) => this.attach(running));
+    this.statuses.onLinkChanged((change) => this.failUnlinked(change));
+  }
+
+  /**
+   * Fails what waits to be sent for an account the session is no longer linked to, in transactions of
+   * FAIL_BATCH messages, so the session row (which each event bumps) is never held for long; waiters are
+   * woken without holding up the session's status writes.
+   */
+  private async failUnlinked(change: LinkChange): Promise<void> {
+    for (;;) {
+      const failed = await this.changes.failUnlinked(change, change.me?.id ?? null, FAIL_BATCH);
+      for (const id of failed) void this.signal(id, 'failed');
+      if (failed.length < FAIL_BATCH) return;
+    }
   }
 
   /** Runs `work` after every write of the session already queued on this replica. */

@@ -28,7 +28,18 @@ export interface NewOutgoing {
   idempotencyKey: string | null;
   requestHash: string | null;
   upload: Buffer | null;
+  /**
+   * Queued by a campaign, which may run before its session is linked: with no link now, it is sent from
+   * the link the session gets. Otherwise it belongs to the link of the moment it is written (none: never sent).
+   */
+  waitsForLink?: boolean;
 }
+
+/**
+ * The `link` of a message written in this statement: the account session `session` is linked to now, or
+ * `ifNone` when it has none ('' for a message that belongs to no link, NULL for one that waits for the next).
+ */
+const linkNow = (session: string, ifNone: string) => `COALESCE((SELECT me->>'id' FROM sessions WHERE id = ${session}), ${ifNone})`;
 
 /**
  * Writes a pending outgoing message row in `manager`'s transaction (the caller writes its media bytes);
@@ -37,8 +48,8 @@ export interface NewOutgoing {
 export function insertOutgoingRow(manager: EntityManager, message: NewOutgoing): Promise<MessageRow[]> {
   // A CTE so the driver answers the returned rows, as for any SELECT.
   return manager.query(
-    `WITH inserted AS (INSERT INTO messages (id, tenant_id, session_id, wa_id, chat, sender, from_me, direction, kind, body, content, quoted_id, status, idempotency_key, request_hash)
-     VALUES ($1, $2, $3, $4, $5, NULL, true, 'out', $6, $7, $8::jsonb, $9, 'pending', $10, $11)
+    `WITH inserted AS (INSERT INTO messages (id, tenant_id, session_id, wa_id, chat, sender, from_me, direction, kind, body, content, quoted_id, status, idempotency_key, request_hash, link)
+     VALUES ($1, $2, $3, $4, $5, NULL, true, 'out', $6, $7, $8::jsonb, $9, 'pending', $10, $11, ${linkNow('$3::uuid', `CASE WHEN $12::boolean THEN NULL ELSE '' END`)})
      ON CONFLICT (tenant_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
      RETURNING ${MESSAGE_COLUMNS})
      SELECT * FROM inserted`,
@@ -54,6 +65,7 @@ export function insertOutgoingRow(manager: EntityManager, message: NewOutgoing):
       message.quotedId,
       message.idempotencyKey,
       message.requestHash,
+      message.waitsForLink ?? false,
     ],
   );
 }
@@ -66,8 +78,8 @@ export function insertOutgoingRow(manager: EntityManager, message: NewOutgoing):
 export async function insertOutgoingRows(manager: EntityManager, messages: NewOutgoing[]): Promise<MessageRow[]> {
   const contents = messages.map((message) => JSON.stringify(message.content));
   const written: { id: string; created_at: Date; updated_at: Date }[] = await manager.query(
-    `WITH inserted AS (INSERT INTO messages (id, tenant_id, session_id, wa_id, chat, sender, from_me, direction, kind, body, content, quoted_id, status)
-     SELECT id, tenant_id, session_id, wa_id, chat, NULL, true, 'out', kind, body, content, quoted_id, 'pending'
+    `WITH inserted AS (INSERT INTO messages (id, tenant_id, session_id, wa_id, chat, sender, from_me, direction, kind, body, content, quoted_id, status, link)
+     SELECT id, tenant_id, session_id, wa_id, chat, NULL, true, 'out', kind, body, content, quoted_id, 'pending', ${linkNow('m.session_id', `''`)}
      FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::text[])
        AS m (id, tenant_id, session_id, wa_id, chat, kind, body, content, quoted_id)
      RETURNING id, created_at, updated_at)

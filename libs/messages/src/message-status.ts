@@ -25,6 +25,13 @@ export const RANK_SQL = `CASE status WHEN 'pending' THEN 0 WHEN 'sent' THEN 1 WH
  */
 export const WITHDRAWN_CODE = 'campaign_cancelled';
 
+/**
+ * The error code of a message that was still waiting to be sent when the account it was accepted for
+ * was unlinked (a logout, or the phone removed the device): it is never sent from another link. As for
+ * WITHDRAWN_CODE, `sent` replaces this failure when the send under way at the logout went out.
+ */
+export const LOGGED_OUT_CODE = 'session_logged_out';
+
 /** Whether a message at `status` has reached `wanted` (or can no longer: it failed). */
 export function hasReached(status: MessageStatusName, wanted: ForwardStatus): boolean {
   return status === 'failed' || (status !== 'received' && rankOf(status) >= rankOf(wanted));

@@ -42,8 +42,8 @@ export class MessageStore {
    * @returns the row written, or undefined
    */
   async insertOutgoing(message: NewOutgoing, admit: () => Promise<void> = async () => undefined): Promise<MessageRow | undefined> {
-    // The common case, no key and no media, needs no transaction: it shares a statement with the sends beside it.
-    if (!message.idempotencyKey && !message.upload) {
+    // The common case, a send with no key and no media, needs no transaction: it shares a statement with the sends beside it.
+    if (!message.idempotencyKey && !message.upload && !message.waitsForLink) {
       await admit();
       return this.plain.write(message);
     }
@@ -81,11 +81,16 @@ export class MessageStore {
     return rows.map((row) => row.session_id);
   }
 
-  /** Messages waiting to be sent for the session, oldest first. */
-  async pending(sessionId: string, limit: number): Promise<MessageRow[]> {
+  /**
+   * Messages waiting to be sent for the session, oldest first: those accepted for `account` (the one the
+   * engine is logged in as; null before it is) and those queued for whichever link the session gets.
+   */
+  async pending(sessionId: string, account: string | null, limit: number): Promise<MessageRow[]> {
     return this.dataSource.query(
-      `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE session_id = $1 AND status = 'pending' AND direction = 'out' ORDER BY created_at, id LIMIT $2`,
-      [sessionId, limit],
+      `SELECT ${MESSAGE_COLUMNS} FROM messages
+       WHERE session_id = $1 AND status = 'pending' AND direction = 'out' AND (link IS NULL OR link = $2)
+       ORDER BY created_at, id LIMIT $3`,
+      [sessionId, account, limit],
     );
   }
 

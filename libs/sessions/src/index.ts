@@ -10,5 +10,7 @@ export type { DesiredState, SessionMe, SessionStatus } from './session.entity';
 export { parsePhoneNumber } from './phone-number';
 export { SessionRuntime } from './session-runtime';
 export type { RunningEngine } from './session-runtime';
+export { SessionStatusWrites } from './session-status-writes';
+export type { LinkChange } from './session-status-writes';
 export { SessionNotFoundError, SessionStateError, SessionUnownedError, SessionBusyError } from './sessions.errors';
 export type { CampaignProgressView, MessageEventView, MessageStatusName } from './session-events';

@@ -20,6 +20,6 @@ import { SessionsService } from './sessions.service';
   imports: [TypeOrmModule.forFeature([Session]), EnginesModule, RegistryModule, BillingModule],
   controllers: [SessionsController],
   providers: [SessionEvents, EventLog, EventRetention, SessionLocks, SessionStatusWrites, SessionRuntime, SessionReconciler, SessionLifecycle, SessionsService],
-  exports: [SessionEvents, EventLog, SessionsService, SessionRuntime],
+  exports: [SessionEvents, EventLog, SessionsService, SessionRuntime, SessionStatusWrites],
 })
 export class SessionsModule {}

@@ -7,6 +7,7 @@ import { Webhooks1764300000000 } from './1764300000000-webhooks';
 import { Billing1764400000000 } from './1764400000000-billing';
 import { Campaigns1764500000000 } from './1764500000000-campaigns';
 import { Retention1764600000000 } from './1764600000000-retention';
+import { MessageLinks1764700000000 } from './1764700000000-message-links';
 
 /** Every migration, oldest first. The same list runs on PGlite and PostgreSQL. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   Billing1764400000000,
   Campaigns1764500000000,
   Retention1764600000000,
+  MessageLinks1764700000000,
 ];
