@@ -158,6 +158,46 @@ describe('sessions service and runtime against wa-sim and PostgreSQL', () => {
     expect(sim.stats().registrations).toBe(registrations);
   });
 
+  describe('a logout that meets WhatsApp logging the session out (the phone removed the device)', () => {
+    /** A session paired on `phone`, with its row as a logout reads it while the session works. */
+    const working = async (name: string, phone: string) => {
+      const session = await service.create(tenantId, name);
+      await service.start(tenantId, session.id);
+      await sim.scanQr(await until(() => runtime.qrOf(session.id), 'a QR'), phone);
+      await until(async () => (await service.get(tenantId, session.id)).status === 'working', 'working');
+      return dataSource.getRepository(Session).findOneByOrFail({ id: session.id });
+    };
+    const authRows = async (sessionId: string) =>
+      Number((await database.query<{ n: string }>(`SELECT count(*) AS n FROM session_auth_state WHERE session_id = $1`, [sessionId]))[0]!.n);
+    const loggedOnce = ['status:starting', 'status:scan_qr', 'session.qr', 'status:working', 'status:logged_out'];
+
+    it('logs logged_out once when the logout comes as the engine closes', async () => {
+      // Asked from the engine's close listener: the runtime finds the engine closing, its logged_out not stored yet.
+      let asked: Promise<void> | undefined;
+      runtime.onEngine(({ tenantId: tenant, name, engine }) => {
+        if (tenant === tenantId && name === 'unlinked') engine.on('close', (reason) => (asked ??= reason === 'logged_out' ? runtime.logout(row) : undefined));
+      });
+      const row = await working('unlinked', '5511988880002');
+
+      expect(await sim.dropConnection('5511988880002', 401)).toBe(true);
+      await until(() => asked !== undefined, 'the logout asked at the close');
+      await asked;
+      expect(typesFor(row.id)).toEqual(loggedOnce);
+      expect(await log.replay(tenantId, row.id, 0, 10)).toEqual(events.filter((e) => e.sessionId === row.id));
+      expect(await authRows(row.id)).toBe(0);
+    });
+
+    it('logs logged_out once when the engine closed after the logout read the row', async () => {
+      const row = await working('unlinked-before', '5511988880003');
+      expect(await sim.dropConnection('5511988880003', 401)).toBe(true);
+      await until(() => !runtime.isRunning(row.id), 'the engine gone');
+
+      await runtime.logout(row);
+      expect(typesFor(row.id)).toEqual(loggedOnce);
+      expect(await authRows(row.id)).toBe(0);
+    });
+  });
+
   it('leaves the row alone once a newer owner took the session: a stale engine stores no status', async () => {
     const session = await service.create(tenantId, 'fenced');
     await service.start(tenantId, session.id);

@@ -6,7 +6,7 @@ import { EventLog } from './event-log';
 import { SessionBusyError, SessionsShuttingDownError } from './sessions.errors';
 import { SessionLocks } from './session-locks';
 import { AFTER_CLOSE, SessionStatusWrites, type StatusWriter } from './session-status-writes';
-import type { Session } from './session.entity';
+import type { Session, SessionStatus } from './session.entity';
 
 /** A session this process runs an engine for. */
 interface RunningSession {
@@ -189,12 +189,21 @@ export class SessionRuntime implements BeforeApplicationShutdown {
    */
   async logout(session: Pick<Session, 'id' | 'tenantId' | 'name' | 'leaseEpoch'>): Promise<void> {
     const run = this.running.get(session.id);
-    if (run) {
+    if (run && !run.closing) {
       await run.engine.logout();
       await run.closed;
       return;
     }
+    await run?.closed;
     await new AuthStateStore(this.dataSource, session.id, BigInt(session.leaseEpoch)).wipe();
+    // An engine that closed for another reason stored that status; the logout is stored after it. One that closed
+    // for WhatsApp's own logout (the phone removed the device) stored logged_out already, whether it ended before
+    // this call or during it, and a second would reach subscribers twice.
+    const [row]: { status: SessionStatus }[] = await this.dataSource.query(`SELECT status FROM sessions WHERE id = $1 AND lease_epoch = $2`, [
+      session.id,
+      session.leaseEpoch,
+    ]);
+    if (row?.status === 'logged_out') return;
     const writer: StatusWriter = { session, epoch: session.leaseEpoch, writes: Promise.resolve() };
     this.statuses.record(writer, AFTER_CLOSE.logged_out, 'logged_out');
     await writer.writes;
