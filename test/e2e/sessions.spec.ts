@@ -64,6 +64,7 @@ describe.each(DATABASE_KINDS)('sessions on the %s database, against wa-sim', (ki
     removeDir(dataDir);
   }, 60_000);
 
+  // Three starts of the server and a read of its database: on the embedded one each start loads PGlite.
   it('pairs by QR, comes back after a process restart without a new scan, and ends logged out when the phone unlinks', async () => {
     const created = await post('/sessions', { name: 'sales-bot', metadata: { team: 'sales' } });
     expect(created).toMatchObject({ status: 201, body: { name: 'sales-bot', status: 'stopped', desiredState: 'stopped', me: null, metadata: { team: 'sales' } } });
@@ -102,7 +103,7 @@ describe.each(DATABASE_KINDS)('sessions on the %s database, against wa-sim', (ki
     expect(loggedOut).toMatchObject({ me: null, desiredState: 'stopped' });
     expect(await query(`SELECT count(*)::int AS n FROM session_auth_state`)).toEqual([{ n: 0 }]);
     if (!database) server = await startServer(env);
-  });
+  }, 120_000);
 
   it('stops, starts, restarts and logs out on request, and a stopped session stays stopped across a restart', async () => {
     const { body: created } = await post('/sessions', { name: 'support' });
@@ -133,7 +134,7 @@ describe.each(DATABASE_KINDS)('sessions on the %s database, against wa-sim', (ki
     await waitForStatus(server.url, key, 'support', 'scan_qr');
     expect(await call(url('/sessions/support'), { key, method: 'DELETE' })).toMatchObject({ status: 204 });
     expect(await call(url('/sessions/support'), { key })).toMatchObject({ status: 404, body: { error: { code: 'session_not_found' } } });
-  });
+  }, 120_000);
 
   it('links by pairing code instead of a QR, and unlinks from the phone when deleted', async () => {
     await post('/sessions', { name: 'by-code' });
