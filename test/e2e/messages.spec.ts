@@ -82,7 +82,8 @@ describe.each(DATABASE_KINDS)('messages on the %s database, against wa-sim', (ki
   it('sends a text and, with wait=read, answers once the recipient read it; the log tells sent, delivered, read in order', async () => {
     const answer = await send({ kind: 'text', text: 'hello from the API' }, '?wait=read&timeout=10000');
     expect(answer).toMatchObject({ status: 201, body: { kind: 'text', text: 'hello from the API', chat: FRIEND_JID, direction: 'out', fromMe: true, status: 'read' } });
-    expect(atRecipient(answer.body.waId)?.content).toMatchObject({ kind: 'text', text: 'hello from the API' });
+    // The recipient's phone decrypts a little after it took the message.
+    expect(await until('decrypted at the recipient', () => atRecipient(answer.body.waId)?.content)).toMatchObject({ kind: 'text', text: 'hello from the API' });
 
     const events = (await call(url(`/sessions/phone/events?after=0&limit=200`), { key })).body.data as { seq: number; type: string; data: any }[];
     const mine = events.filter((event) => event.data?.id === answer.body.id);
@@ -99,7 +100,7 @@ describe.each(DATABASE_KINDS)('messages on the %s database, against wa-sim', (ki
     expect(first).toMatchObject({ status: 202, body: { status: 'pending' } });
     expect(second).toEqual(expect.objectContaining({ status: first.status, body: first.body }));
     expect(third).toEqual(expect.objectContaining({ status: first.status, body: first.body }));
-    await until('the recipient got it', () => atRecipient(first.body.waId));
+    await until('the recipient got it and decrypted it', () => atRecipient(first.body.waId)?.text);
     expect(sim.messagesTo(FRIEND).filter((message) => message.text === 'only once')).toHaveLength(1);
     expect(await send({ kind: 'text', text: 'something else' }, '', headers)).toMatchObject({ status: 422, body: { error: { code: 'idempotency_key_reused' } } });
   });
@@ -140,7 +141,7 @@ describe.each(DATABASE_KINDS)('messages on the %s database, against wa-sim', (ki
     expect(atRecipient(queued.body.waId)).toBeUndefined();
     sim.refuseLogins(PHONE, undefined);
     await until('sent after the reconnect', async () => ((await call(url(`/sessions/phone/messages/${queued.body.id}`), { key })).body.status !== 'pending' ? true : undefined), 20_000);
-    expect((await until('at the recipient', () => atRecipient(queued.body.waId)))?.content).toMatchObject({ text: 'sent while away' });
+    expect(await until('at the recipient, decrypted', () => atRecipient(queued.body.waId)?.content)).toMatchObject({ text: 'sent while away' });
 
     await post('/sessions/phone/stop');
     expect(await send({ kind: 'text', text: 'nobody home' })).toMatchObject({ status: 409, body: { error: { code: 'session_not_connected', details: { status: 'stopped' } } } });

@@ -182,8 +182,13 @@ describe('AuthStateStore on PostgreSQL', () => {
       await claimer.query('BEGIN');
       await claimer.query(`UPDATE sessions SET lease_epoch = lease_epoch + 1 WHERE id = $1`, [sessionId]);
       const write = store.saveCreds(initAuthCreds()).then(() => undefined, (e: unknown) => e);
-      // The write must now be blocked on the claim's row lock, not racing past it with the old epoch.
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The write must be blocked on the claim's row lock before the claim commits, or this shows nothing.
+      await until('the write waiting for the claim', async () => {
+        const waiting = await database.query(
+          `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO session_auth_state%'`,
+        );
+        return waiting.length > 0;
+      });
       await claimer.query('COMMIT');
       expect(await write).toBeInstanceOf(StaleEpochError);
     } finally {
