@@ -7,7 +7,9 @@ describe('redis binding, two instances on one real Redis', () => {
   const instances: SyncBindings[] = [];
   beforeAll(async () => {
     await requireRedis();
-    instances.push(...(await startRedisReplicas(['replica-a', 'replica-b'], { redisUrl: TEST_REDIS_URL, keyPrefix: uniquePrefix('contract') })));
+    // The contract is about what the primitives answer, not how fast: a machine that stalls a second under
+    // load must not turn a slow answer into sync_unavailable (the fault specs cover the timeouts).
+    instances.push(...(await startRedisReplicas(['replica-a', 'replica-b'], { redisUrl: TEST_REDIS_URL, keyPrefix: uniquePrefix('contract'), commandTimeoutMs: 5_000 })));
   });
   afterAll(() => Promise.all(instances.map((bindings) => bindings.stop())));
 
