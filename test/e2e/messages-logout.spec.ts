@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { WaSimServer } from '../../apps/wa-sim/src/wa-sim.server';
 import { call } from '../support/http';
-import { createTestDatabase, type TestDatabase } from '../support/postgres';
-import { removeDir, startServer, tempDir, type ServerProcess } from '../support/server';
 import { tenantKey, waitForStatus } from '../support/sessions';
-import { ADMIN_KEY, DATABASE_KINDS } from '../support/topology';
+import { ADMIN_KEY, bootFor, DATABASE_KINDS } from '../support/topology';
 import { until } from '../support/wait';
 
 const FRIEND = '5511977771002';
@@ -28,12 +26,15 @@ interface Event {
  */
 describe.each(DATABASE_KINDS)('messages waiting at a logout, on the %s database', (kind) => {
   let sim: WaSimServer;
-  let dataDir: string;
-  let database: TestDatabase | undefined;
-  let server: ServerProcess;
+  let simUrl = '';
+  beforeAll(async () => {
+    sim = new WaSimServer();
+    simUrl = `ws://127.0.0.1:${await sim.start()}/ws/chat`;
+  });
+  const booted = bootFor(kind, () => ({ WA_WEBSOCKET_URL: simUrl }));
   let key: string;
   let links = 0;
-  const url = (path: string) => `${server.url}${path}`;
+  const url = (path: string) => `${booted.server.url}${path}`;
   const post = (path: string, body?: unknown) => call(url(path), { method: 'POST', key, body });
   const send = (text: string, query = '') => post(`/sessions/phone/messages${query}`, { to: FRIEND, kind: 'text', text });
   const message = async (id: string) => (await call(url(`/sessions/phone/messages/${id}`), { key })).body;
@@ -51,9 +52,9 @@ describe.each(DATABASE_KINDS)('messages waiting at a logout, on the %s database'
   async function link(): Promise<string> {
     const phone = PHONES[links++]!;
     await post('/sessions/phone/start');
-    await waitForStatus(server.url, key, 'phone', 'scan_qr');
+    await waitForStatus(booted.server.url, key, 'phone', 'scan_qr');
     await sim.scanQr((await call(url('/sessions/phone/qr?format=raw'), { key })).body.qr, phone);
-    await waitForStatus(server.url, key, 'phone', 'working');
+    await waitForStatus(booted.server.url, key, 'phone', 'working');
     return phone;
   }
 
@@ -94,26 +95,11 @@ describe.each(DATABASE_KINDS)('messages waiting at a logout, on the %s database'
   }
 
   beforeAll(async () => {
-    sim = new WaSimServer();
-    const simPort = await sim.start();
-    dataDir = tempDir(`messages-logout-${kind}`);
-    database = kind === 'postgres' ? await createTestDatabase() : undefined;
-    server = await startServer({
-      DATA_DIR: dataDir,
-      ADMIN_API_KEY: ADMIN_KEY,
-      WA_WEBSOCKET_URL: `ws://127.0.0.1:${simPort}/ws/chat`,
-      ...(database ? { DATABASE_URL: database.url } : {}),
-    });
-    key = await tenantKey(server.url, ADMIN_KEY, `messages-logout-${kind}`);
+    key = await tenantKey(booted.server.url, ADMIN_KEY, `messages-logout-${kind}`);
     await post('/sessions', { name: 'phone' });
-  }, 60_000);
-
-  afterAll(async () => {
-    await server?.stop();
-    await sim?.stop();
-    await database?.drop();
-    removeDir(dataDir);
-  }, 60_000);
+  });
+  // Registered after bootFor's, so it runs after the server stopped.
+  afterAll(() => sim?.stop());
 
   it('fails what waits at a logout through the API, wakes its waiter, stops the campaigns, and never sends it from the next link', async () => {
     const before = await link();
@@ -153,7 +139,7 @@ describe.each(DATABASE_KINDS)('messages waiting at a logout, on the %s database'
     await sim.logoutDevice(before);
     sim.refuseLogins(before, undefined);
     // The engine logs in again, WhatsApp answers that the device is gone: the session is logged out.
-    await waitForStatus(server.url, key, 'phone', 'logged_out');
+    await waitForStatus(booted.server.url, key, 'phone', 'logged_out');
     await until('the messages failed', async () => ((await message(queued[1]!.body.id)).status === 'failed' ? true : undefined));
     await expectFailedAtLogout(queued.map((answer) => answer.body.id));
 
@@ -175,7 +161,7 @@ describe.each(DATABASE_KINDS)('messages waiting at a logout, on the %s database'
   it('sends the messages of a campaign started before the session was first linked from that link', async () => {
     await post('/sessions', { name: 'fresh' });
     await post('/sessions/fresh/start');
-    await waitForStatus(server.url, key, 'fresh', 'scan_qr');
+    await waitForStatus(booted.server.url, key, 'fresh', 'scan_qr');
     const campaign = (await post('/campaigns', { name: 'early', session: 'fresh', template: { text: 'early bird' }, recipients: [{ phone: FRIEND }], perMinute: 60 })).body;
     expect((await post(`/campaigns/${campaign.id}/start`)).body).toMatchObject({ status: 'running' });
     const queued = await until('the campaign message queued', async () => {
@@ -184,7 +170,7 @@ describe.each(DATABASE_KINDS)('messages waiting at a logout, on the %s database'
     });
     const phone = PHONES[links++]!;
     await sim.scanQr((await call(url('/sessions/fresh/qr?format=raw'), { key })).body.qr, phone);
-    await waitForStatus(server.url, key, 'fresh', 'working');
+    await waitForStatus(booted.server.url, key, 'fresh', 'working');
     const sent = await until('the campaign message sent', async () => {
       const answer = (await call(url(`/sessions/fresh/messages/${queued}`), { key })).body;
       return answer.status !== 'pending' ? answer : undefined;
@@ -201,7 +187,7 @@ describe.each(DATABASE_KINDS)('messages waiting at a logout, on the %s database'
       const before = (await call(url('/sessions/phone'), { key })).body.me.id as string;
       expect(await post('/sessions/phone/logout')).toMatchObject({ status: 200, body: { status: 'logged_out' } });
       const late = { id: randomUUID(), waId: `3EB0${randomUUID().replaceAll('-', '').slice(0, 16).toUpperCase()}` };
-      await database!.query(
+      await booted.database!.query(
         `INSERT INTO messages (id, tenant_id, session_id, wa_id, chat, from_me, direction, kind, body, content, status, link)
          SELECT $1, tenant_id, id, $2, $3, true, 'out', 'text', 'accepted for the old link', '{}'::jsonb, 'pending', $4 FROM sessions WHERE name = 'phone'`,
         [late.id, late.waId, FRIEND_JID, before],
@@ -217,7 +203,7 @@ describe.each(DATABASE_KINDS)('messages waiting at a logout, on the %s database'
     // stored): the engine, logged in as another, is handed only what was accepted for that one.
     it('never hands an engine a message accepted for another account, even when the session row missed the logout', async () => {
       const { before, queued } = await queuedThenStopped('accepted for the account before');
-      await database!.query(`DELETE FROM session_auth_state WHERE session_id = (SELECT id FROM sessions WHERE name = 'phone')`);
+      await booted.database!.query(`DELETE FROM session_auth_state WHERE session_id = (SELECT id FROM sessions WHERE name = 'phone')`);
       sim.refuseLogins(before, undefined);
       const after = await link();
       await until('the message failed', async () => ((await message(queued.body.id)).status === 'failed' ? true : undefined));

@@ -16,9 +16,10 @@ export const DATABASE_KINDS: DatabaseKind[] = ['embedded', 'postgres'];
 
 /**
  * Boots the server on a fresh database of the given kind before the block's tests and stops it after:
- * an empty DATA_DIR for the embedded one, a newly created database for PostgreSQL.
+ * an empty DATA_DIR for the embedded one, a newly created database for PostgreSQL. `env` may be a
+ * function, read at boot: for what an earlier `beforeAll` starts (a wa-sim's port, say).
  */
-export function bootFor(kind: DatabaseKind, env: Record<string, string> = {}): Booted {
+export function bootFor(kind: DatabaseKind, env: Record<string, string> | (() => Record<string, string>) = {}): Booted {
   const booted = {} as Booted;
   let dataDir: string;
   beforeAll(async () => {
@@ -29,7 +30,7 @@ export function bootFor(kind: DatabaseKind, env: Record<string, string> = {}): B
       ADMIN_API_KEY: ADMIN_KEY,
       METRICS_API_KEY: METRICS_KEY,
       ...(booted.database ? { DATABASE_URL: booted.database.url } : {}),
-      ...env,
+      ...(typeof env === 'function' ? env() : env),
     });
   }, 150_000);
   afterAll(async () => {
