@@ -155,6 +155,64 @@ describe('BaileysEngine against wa-sim and PostgreSQL', () => {
     expect(sim.inbox('15550001212').map(({ status }) => status)).toEqual(['acked', 'acked', 'acked']);
   });
 
+  it('reports again, at the next login, a message acknowledged to WhatsApp but never stored, and only until it is', async () => {
+    const phone = '15550001313';
+    const sessionId = await createSession();
+    const first = await pair(sessionId, phone);
+    await until('the device uploaded its keys', () => sim.accounts.findDevice(phone, 1)?.keyBundle);
+    const staged = async () =>
+      (await database.query<{ stanza_id: string }>(`SELECT stanza_id FROM inbound_stanzas WHERE session_id = $1 ORDER BY stanza_id`, [sessionId])).map((row) => row.stanza_id);
+
+    // The first engine hands the message on and Baileys acknowledges it; then the process is gone before anything stores it.
+    const reported = next(first.engine, 'message');
+    const lost = await sim.deliverMessage(phone, { from: '15550009393', text: 'acknowledged, never stored' });
+    expect((await reported)[0]).toMatchObject({ id: lost.id, text: 'acknowledged, never stored' });
+    await until('WhatsApp counts it delivered', () => sim.inbox(phone).find((message) => message.id === lost.id)?.status === 'acked');
+    await first.engine.stop();
+    expect(await staged()).toEqual([lost.id]);
+
+    const second = engineFor({ sessionId, epoch: 1 });
+    const received: InboundMessage[] = [];
+    second.engine.on('message', (message) => received.push(message));
+    await second.engine.start();
+    await until('the unstored message reported again', () => received.length >= 1);
+    const live = await sim.deliverMessage(phone, { from: '15550009393', text: 'and a live one' });
+    await until('the live message', () => received.length >= 2);
+    expect(received.map((message) => ({ id: message.id, chat: message.chat, fromMe: message.fromMe, text: 'text' in message ? message.text : undefined }))).toEqual([
+      { id: lost.id, chat: '15550009393@s.whatsapp.net', fromMe: false, text: 'acknowledged, never stored' },
+      { id: live.id, chat: '15550009393@s.whatsapp.net', fromMe: false, text: 'and a live one' },
+    ]);
+    // From what was kept, not from WhatsApp, which delivered it once.
+    expect(sim.inbox(phone).find((message) => message.id === lost.id)).toMatchObject({ status: 'acked', deliveries: 1 });
+    await until('the live one staged too', async () => (await staged()).length === 2);
+
+    // Stored (the store deletes the stanza in the same transaction): the next login has nothing to report again.
+    await database.query(`DELETE FROM inbound_stanzas WHERE session_id = $1 AND stanza_id = ANY($2)`, [sessionId, [lost.id, live.id]]);
+    await second.engine.stop();
+    const third = engineFor({ sessionId, epoch: 1 });
+    const again: InboundMessage[] = [];
+    third.engine.on('message', (message) => again.push(message));
+    const opened = next(third.engine, 'open');
+    await third.engine.start();
+    await opened;
+    await sleep(500);
+    expect(again).toEqual([]);
+  });
+
+  it('forgets what it kept of received messages when the auth state is wiped', async () => {
+    const phone = '15550001414';
+    const sessionId = await createSession();
+    const { engine } = await pair(sessionId, phone);
+    await until('the device uploaded its keys', () => sim.accounts.findDevice(phone, 1)?.keyBundle);
+    const reported = next(engine, 'message');
+    await sim.deliverMessage(phone, { from: '15550009494', text: 'kept until stored' });
+    await reported;
+    const count = async () => Number((await database.query(`SELECT count(*) AS n FROM inbound_stanzas WHERE session_id = $1`, [sessionId]))[0]!.n);
+    await until('the message staged', async () => (await count()) === 1);
+    await engine.logout();
+    expect(await count()).toBe(0);
+  });
+
   it('closes with logged_out and wipes the auth state when the phone unlinks the device', async () => {
     const sessionId = await createSession();
     const { engine, events } = await pair(sessionId, '15550002222');

@@ -212,6 +212,31 @@ describe('the message store on PostgreSQL', () => {
     expect(eventsOf(running.sessionId)).toEqual(['message.received', 'message.edited']);
   });
 
+  it('deletes the stanza the engine staged for a received message in the transaction that stores it, and only then', async () => {
+    const stale = await ownedSession('replica-a');
+    const stage = (stanzaId: string) =>
+      database.query(`INSERT INTO inbound_stanzas (session_id, stanza_id, part, stanza, plaintext) VALUES ($1, $2, 0, '\\x00', '\\x00')`, [stale.sessionId, stanzaId]);
+    const staged = async () => (await database.query<{ stanza_id: string }>(`SELECT stanza_id FROM inbound_stanzas WHERE session_id = $1 ORDER BY stanza_id`, [stale.sessionId])).map((row) => row.stanza_id);
+    const common = { chat: FRIEND, sender: FRIEND, fromMe: false, timestamp: new Date().toISOString() };
+    await stage('IN-S1');
+    await stage('IN-S2');
+    await stage('IN-S3');
+
+    expect(await changes.storeInbound(stale, { ...common, kind: 'text', id: 'IN-S1', text: 'stored' })).toBe(true);
+    expect(await staged()).toEqual(['IN-S2', 'IN-S3']);
+    // Stored already (WhatsApp delivered it again): nothing new, and its stanza goes all the same.
+    await stage('IN-S1');
+    expect(await changes.storeInbound(stale, { ...common, kind: 'text', id: 'IN-S1', text: 'stored' })).toBe(false);
+    expect(await staged()).toEqual(['IN-S2', 'IN-S3']);
+
+    // An owner whose lease moved on stores nothing, so the stanza stays for the session's next connection.
+    const fresh = { ...stale, epoch: (await claim('replica-b', stale.sessionId))! };
+    expect(await changes.storeInbound(stale, { ...common, kind: 'text', id: 'IN-S2', text: 'not by a stale owner' })).toBe(false);
+    expect(await staged()).toEqual(['IN-S2', 'IN-S3']);
+    expect(await changes.storeInbound(fresh, { ...common, kind: 'edit', id: 'IN-S3', target: { id: 'IN-S1', chat: FRIEND, fromMe: false }, text: 'edited' })).toBe(true);
+    expect(await staged()).toEqual(['IN-S2']);
+  });
+
   it('writes nothing for an owner whose lease epoch moved on', async () => {
     const stale = await ownedSession('replica-a');
     const id = await pendingText(stale, 'WA-3');

@@ -27,6 +27,7 @@ describe('migrations on PostgreSQL', () => {
       'campaign_recipients',
       'campaigns',
       'chats',
+      'inbound_stanzas',
       'message_uploads',
       'messages',
       'migrations',

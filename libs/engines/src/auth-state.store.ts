@@ -95,7 +95,11 @@ export class AuthStateStore {
   async wipe(): Promise<void> {
     this.writesBegun++;
     this.cache.clear();
-    await this.fenced((manager) => manager.query(`DELETE FROM session_auth_state WHERE session_id = $1`, [this.sessionId]));
+    await this.fenced(async (manager) => {
+      await manager.query(`DELETE FROM session_auth_state WHERE session_id = $1`, [this.sessionId]);
+      // What the account received and was never stored goes with its link: no later link reports it.
+      await manager.query(`DELETE FROM inbound_stanzas WHERE session_id = $1`, [this.sessionId]);
+    });
   }
 
   /**

@@ -5,6 +5,7 @@ import { toInboundMessage } from './baileys-inbound';
 import type { DownloadedMedia, Engine } from './engine';
 import { EngineNoPushNameError, EngineNotConnectedError, InvalidMessageError } from './engine.errors';
 import type { EngineLogger } from './baileys.engine';
+import type { InboundStaging } from './inbound-staging';
 import type { MediaDescriptor, MessageStatus } from './inbound-message';
 import { downloadMedia } from './media-download';
 import { newMessageId } from './message-id';
@@ -39,6 +40,7 @@ export class BaileysMessaging {
     private readonly logger: EngineLogger,
     /** Trusts the media hosts' certificate for uploads (Baileys' `fetchAgent`) and downloads alike. */
     readonly mediaAgent: Agent | undefined,
+    private readonly staging: InboundStaging,
   ) {}
 
   /**
@@ -59,9 +61,11 @@ export class BaileysMessaging {
         // Baileys buffers a send's events for a moment and folds a quick update into the upsert of the
         // message itself, so an own message can arrive here already failed or delivered.
         if (message.key.fromMe && type === 'append') this.reportStatus(message.key, message.status, message.messageStubParameters);
-        if (!echo) this.reportInbound(socket, message);
+        if (!echo) this.inbound(socket, message);
       }
     });
+    // Every message stanza, as it arrives: its plaintext is staged once Baileys decrypts it (InboundStaging).
+    socket.ws.on('CB:message', (node: BinaryNode) => this.staging.saw(node));
     socket.ev.on('messages.update', (updates) => {
       if (!isCurrent()) return;
       for (const { key, update } of updates) {
@@ -157,12 +161,41 @@ export class BaileysMessaging {
     return result;
   }
 
-  private reportInbound(socket: WASocket, raw: WAMessage): void {
+  /**
+   * Reports, once `socket` is open, what an earlier connection received (and acknowledged to WhatsApp) but
+   * never stored: a crash, a dropped socket or a failed write came in between. One that also comes again
+   * from WhatsApp is stored once all the same. Stops once `isCurrent()` no longer holds.
+   */
+  async recover(socket: WASocket, isCurrent: () => boolean): Promise<void> {
+    const me = socket.authState.creds.me;
+    if (!me) return;
+    const unstored = await this.staging.unstored({ id: me.id, lid: me.lid });
+    if (unstored.length > 0) this.logger.info({ count: unstored.length }, 'reporting received messages that were not stored before');
+    for (const message of unstored) {
+      if (!isCurrent()) return;
+      this.inbound(socket, message);
+    }
+  }
+
+  /**
+   * Reports a received message; one decrypted that wafleet keeps nothing of is no longer staged. A copy
+   * that failed to decrypt (WhatsApp delivering again one whose keys were used) leaves the staged one be.
+   */
+  private inbound(socket: WASocket, raw: WAMessage): void {
+    const id = raw.key.id ?? '';
+    if (!this.reportInbound(socket, raw) && raw.message && this.staging.has(id)) void this.staging.drop(id);
+  }
+
+  /** @returns whether a message was reported: the store then deletes its staged stanza with the message. */
+  private reportInbound(socket: WASocket, raw: WAMessage): boolean {
     try {
       const message = toInboundMessage(raw, this.meJid(socket));
-      if (message) this.engine.emit('message', message);
+      if (!message) return false;
+      this.engine.emit('message', message);
+      return true;
     } catch (error) {
       this.logger.warn({ err: error, id: raw.key.id }, 'an inbound message could not be read');
+      return false;
     }
   }
 

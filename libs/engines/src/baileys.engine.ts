@@ -1,5 +1,5 @@
 import { Agent } from 'node:https';
-import makeWASocket, { DisconnectReason, type AuthenticationState, type WASocket } from 'baileys';
+import makeWASocket, { DEFAULT_CONNECTION_CONFIG, DisconnectReason, type AuthenticationState, type WASocket } from 'baileys';
 import pino from 'pino';
 import type { DataSource } from 'typeorm';
 import { AuthStateStore } from './auth-state.store';
@@ -7,6 +7,7 @@ import { BaileysMessaging } from './baileys-messaging';
 import { Engine, type DownloadedMedia, type EngineCloseReason } from './engine';
 import { EngineNotConnectedError, EngineNotRegisteringError } from './engine.errors';
 import { FencedAuthWrites } from './fenced-auth-writes';
+import { InboundStaging } from './inbound-staging';
 import type { MediaDescriptor } from './inbound-message';
 import type { MessageKey, OutgoingMessage, PresenceState, SentMessage } from './outgoing-message';
 import { ReconnectPolicy, type ReconnectOptions } from './reconnect-policy';
@@ -57,6 +58,7 @@ export class BaileysEngine extends Engine {
   private readonly store: AuthStateStore;
   private readonly logger: EngineLogger;
   private readonly messaging: BaileysMessaging;
+  private readonly staging: InboundStaging;
   private policy: ReconnectPolicy;
   private auth?: AuthenticationState;
   private socket?: WASocket;
@@ -79,7 +81,8 @@ export class BaileysEngine extends Engine {
     this.endings = new SocketEndings(options.sessionId);
     this.writes = new FencedAuthWrites(this.store, options.sessionId, this.logger, () => void this.closeWith('stale_epoch', false));
     const mediaAgent = options.mediaCertificate ? new Agent({ ca: options.mediaCertificate }) : undefined;
-    this.messaging = new BaileysMessaging(this, options.sessionId, this.logger, mediaAgent);
+    this.staging = new InboundStaging(options.dataSource, options.sessionId, this.logger);
+    this.messaging = new BaileysMessaging(this, options.sessionId, this.logger, mediaAgent, this.staging);
   }
 
   async start(): Promise<void> {
@@ -202,6 +205,8 @@ export class BaileysEngine extends Engine {
       ...(this.options.qrTimeoutMs ? { qrTimeout: this.options.qrTimeoutMs } : {}),
       ...(this.options.keepAliveMs ? { keepAliveIntervalMs: this.options.keepAliveMs } : {}),
       ...(this.messaging.mediaAgent ? { fetchAgent: this.messaging.mediaAgent } : {}),
+      // Each plaintext is staged before Baileys acknowledges its message (InboundStaging).
+      makeSignalRepository: (auth, logger, pnToLid) => this.staging.wrap(DEFAULT_CONNECTION_CONFIG.makeSignalRepository(auth, logger, pnToLid)),
     });
     this.socket = socket;
     this.endings.follow(socket);
@@ -225,6 +230,7 @@ export class BaileysEngine extends Engine {
         this.policy.opened();
         const me = this.auth!.creds.me!;
         this.emit('open', me.name ? { id: me.id, name: me.name } : { id: me.id });
+        this.messaging.recover(socket, () => socket === this.socket).catch((error: unknown) => this.logger.warn({ err: error }, 'reading staged received messages failed'));
       }
       if (update.connection === 'close') {
         this.socket = undefined;

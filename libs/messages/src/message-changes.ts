@@ -129,6 +129,8 @@ export class MessageChanges {
     return (
       (await this.inLog(async (manager, append) => {
         const at = { sessionId: running.sessionId, epoch: running.epoch };
+        // Stored (now, or already): its stanza, staged by the engine until then, is no longer needed.
+        await manager.query(`DELETE FROM inbound_stanzas WHERE session_id = $1 AND stanza_id = $2`, [running.sessionId, delivered.id]);
         if (message.kind === 'edit' || message.kind === 'delete') {
           const edit = message.kind === 'edit';
           // `done`: the message is already so, as when WhatsApp delivers the edit or delete a second time.

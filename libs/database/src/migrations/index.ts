@@ -8,6 +8,7 @@ import { Billing1764400000000 } from './1764400000000-billing';
 import { Campaigns1764500000000 } from './1764500000000-campaigns';
 import { Retention1764600000000 } from './1764600000000-retention';
 import { MessageLinks1764700000000 } from './1764700000000-message-links';
+import { InboundStanzas1764800000000 } from './1764800000000-inbound-stanzas';
 
 /** Every migration, oldest first. The same list runs on PGlite and PostgreSQL. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   Campaigns1764500000000,
   Retention1764600000000,
   MessageLinks1764700000000,
+  InboundStanzas1764800000000,
 ];
