@@ -186,6 +186,13 @@ describe('BaileysEngine against wa-sim and PostgreSQL', () => {
     expect(sim.inbox(phone).find((message) => message.id === lost.id)).toMatchObject({ status: 'acked', deliveries: 1 });
     await until('the live one staged too', async () => (await staged()).length === 2);
 
+    // A dropped connection: what this engine handed on already is on its way to the store, not reported twice.
+    const reopened = next(second.engine, 'open');
+    await sim.dropConnection(phone, 503);
+    await reopened;
+    await sleep(500);
+    expect(received.map((message) => message.id)).toEqual([lost.id, live.id]);
+
     // Stored (the store deletes the stanza in the same transaction): the next login has nothing to report again.
     await database.query(`DELETE FROM inbound_stanzas WHERE session_id = $1 AND stanza_id = ANY($2)`, [sessionId, [lost.id, live.id]]);
     await second.engine.stop();
@@ -197,6 +204,25 @@ describe('BaileysEngine against wa-sim and PostgreSQL', () => {
     await opened;
     await sleep(500);
     expect(again).toEqual([]);
+  });
+
+  it('does not acknowledge a received message it could not keep', async () => {
+    const phone = '15550001515';
+    const sessionId = await createSession();
+    const { engine } = await pair(sessionId, phone);
+    await until('the device uploaded its keys', () => sim.accounts.findDevice(phone, 1)?.keyBundle);
+    const received: InboundMessage[] = [];
+    engine.on('message', (message) => received.push(message));
+    // Every staging write fails from now on (the table is in this spec's own database).
+    await database.query(`ALTER TABLE inbound_stanzas ADD CONSTRAINT staging_refused CHECK (false) NOT VALID`);
+    try {
+      const refused = await sim.deliverMessage(phone, { from: '15550009595', text: 'not kept, not acknowledged' });
+      await until('the engine answered the message', () => sim.inbox(phone).find((message) => message.id === refused.id)?.status !== 'delivered' || undefined);
+      expect(sim.inbox(phone).find((message) => message.id === refused.id)?.status).not.toBe('acked');
+      expect(received).toEqual([]);
+    } finally {
+      await database.query(`ALTER TABLE inbound_stanzas DROP CONSTRAINT staging_refused`);
+    }
   });
 
   it('forgets what it kept of received messages when the auth state is wiped', async () => {

@@ -183,7 +183,8 @@ export class BaileysMessaging {
    */
   private inbound(socket: WASocket, raw: WAMessage): void {
     const id = raw.key.id ?? '';
-    if (!this.reportInbound(socket, raw) && raw.message && this.staging.has(id)) void this.staging.drop(id);
+    if (this.reportInbound(socket, raw)) this.staging.reportedNow(id);
+    else if (raw.message && this.staging.has(id)) void this.staging.drop(id);
   }
 
   /** @returns whether a message was reported: the store then deletes its staged stanza with the message. */

@@ -81,7 +81,7 @@ export class BaileysEngine extends Engine {
     this.endings = new SocketEndings(options.sessionId);
     this.writes = new FencedAuthWrites(this.store, options.sessionId, this.logger, () => void this.closeWith('stale_epoch', false));
     const mediaAgent = options.mediaCertificate ? new Agent({ ca: options.mediaCertificate }) : undefined;
-    this.staging = new InboundStaging(options.dataSource, options.sessionId, this.logger);
+    this.staging = new InboundStaging(options.dataSource, options.sessionId, this.logger, (write) => this.writes.alongside(write));
     this.messaging = new BaileysMessaging(this, options.sessionId, this.logger, mediaAgent, this.staging);
   }
 

@@ -82,6 +82,22 @@ export class FencedAuthWrites {
   }
 
   /**
+   * Runs another write of what the link holds (InboundStaging's) as a key write is run: refused once
+   * fenced off or wiped, and waited for by a wipe that comes while it is under way.
+   */
+  async alongside(write: () => Promise<void>): Promise<void> {
+    if (this.staleEpoch) throw this.staleEpoch;
+    if (this.writesRefused) throw new Error(`session ${this.sessionId} was logged out; nothing more of it is written`);
+    const pending = write();
+    this.keyWrites.add(pending);
+    try {
+      await pending;
+    } finally {
+      this.keyWrites.delete(pending);
+    }
+  }
+
+  /**
    * Lets the creds writes asked for land, refuses further writes, lets key writes under way land, then
    * wipes the stored state.
    * @returns false when another owner holds the session now: its auth state is theirs to keep or wipe

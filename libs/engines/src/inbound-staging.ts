@@ -1,4 +1,4 @@
-import { cleanMessage, decodeBinaryNode, decryptMessageNode, encodeBinaryNode, type BinaryNode, type SignalRepositoryWithLIDStore, type WAMessage } from 'baileys';
+import { cleanMessage, decodeBinaryNode, decryptMessageNode, encodeBinaryNode, isJidStatusBroadcast, type BinaryNode, type SignalRepositoryWithLIDStore, type WAMessage } from 'baileys';
 import type { DataSource } from 'typeorm';
 import type { EngineLogger } from './baileys.engine';
 
@@ -9,44 +9,68 @@ interface StagedRow {
   plaintext: Buffer;
 }
 
+/** Runs a staging write as the engine runs its key writes: refused once fenced off or logged out, awaited by a wipe. */
+export type GuardedWrite = (write: () => Promise<void>) => Promise<void>;
+
+/** How many of the stanzas it handed on lately an engine remembers: those may still be on their way to the store. */
+const REPORTED_MAX = 10_000;
+
 /**
  * Keeps what Baileys decrypts until it is stored, in `inbound_stanzas`. Baileys acknowledges a received
  * message to WhatsApp (its delivery receipt) as soon as it is decrypted, before it hands the message on,
  * so a crash between the two would lose a message WhatsApp counts as delivered: it never comes again, and
  * its Signal keys are used up. Here each plaintext is written, with its stanza, before Baileys sees it
- * (the signal repository is wrapped, so Baileys waits for the write), the transaction that stores the
- * message deletes it (MessageChanges), and what is left when the session connects again is read back
- * through Baileys' own decoding, with the saved plaintexts in place of the keys.
+ * (the signal repository is wrapped, so Baileys waits for the write; one that fails fails the decryption,
+ * and Baileys asks the sender for the message again instead of acknowledging it), the transaction that
+ * stores the message deletes it (MessageChanges), and what is left when the session connects again is
+ * read back through Baileys' own decoding, with the saved plaintexts in place of the keys.
  */
 export class InboundStaging {
   /** The encrypted parts of the stanzas seen lately, by their ciphertext, which Baileys decrypts as is. */
   private readonly parts = new WeakMap<Uint8Array, { stanza: BinaryNode; part: number }>();
-  /** Stanzas staged by this engine: the only ones worth a delete when Baileys hands on nothing to store. */
-  private readonly staged = new Set<string>();
+  /** Stanzas staged here and not handed on yet, with the connection (socket) that staged them. */
+  private readonly staged = new Map<string, number>();
+  /** Stanzas handed on lately, oldest first: on their way to the store (or stored), not to be read again. */
+  private readonly reported = new Set<string>();
+  /** Counts the sockets: each gets its own wrapped repository. */
+  private connection = 0;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly sessionId: string,
     private readonly logger: EngineLogger,
+    private readonly guarded: GuardedWrite,
   ) {}
 
-  /** Remembers a message stanza as it arrives, before Baileys decrypts any of it. */
+  /** Remembers a message stanza as it arrives, before Baileys decrypts any of it. Status posts are never stored: not kept. */
   saw(stanza: BinaryNode): void {
-    if (!stanza.attrs.id || !Array.isArray(stanza.content)) return;
+    if (!stanza.attrs.id || !Array.isArray(stanza.content) || isJidStatusBroadcast(stanza.attrs.from ?? '')) return;
     stanza.content.forEach((child, part) => {
       if (child.tag === 'enc' && child.content instanceof Uint8Array) this.parts.set(child.content, { stanza, part });
     });
   }
 
-  /** `repository`, but each plaintext it decrypts from a stanza seen here is staged before it is returned. */
+  /**
+   * `repository`, for a new socket, but each plaintext it decrypts from a stanza seen here is staged
+   * before it is returned.
+   */
   wrap(repository: SignalRepositoryWithLIDStore): SignalRepositoryWithLIDStore {
+    const connection = ++this.connection;
     const wrapped = Object.create(repository) as SignalRepositoryWithLIDStore;
-    wrapped.decryptMessage = async (opts) => this.stage(opts.ciphertext, await repository.decryptMessage(opts));
-    wrapped.decryptGroupMessage = async (opts) => this.stage(opts.msg, await repository.decryptGroupMessage(opts));
+    wrapped.decryptMessage = async (opts) => this.stage(connection, opts.ciphertext, await repository.decryptMessage(opts));
+    wrapped.decryptGroupMessage = async (opts) => this.stage(connection, opts.msg, await repository.decryptGroupMessage(opts));
     return wrapped;
   }
 
-  /** Whether this engine staged the stanza and has not dropped it. */
+  /** The stanza was handed on: the transaction that stores its message deletes what was staged. */
+  reportedNow(stanzaId: string): void {
+    this.staged.delete(stanzaId);
+    this.reported.delete(stanzaId);
+    this.reported.add(stanzaId);
+    if (this.reported.size > REPORTED_MAX) this.reported.delete(this.reported.values().next().value!);
+  }
+
+  /** Whether this engine staged the stanza and has neither handed it on nor dropped it. */
   has(stanzaId: string): boolean {
     return this.staged.has(stanzaId);
   }
@@ -62,7 +86,9 @@ export class InboundStaging {
   }
 
   /**
-   * The messages staged and not stored since, oldest first, as Baileys would have handed them on.
+   * What is staged and was not stored, oldest first, as Baileys would have handed it on: left by another
+   * process (a crash, a failover), or by an earlier socket of this engine that closed before handing it
+   * on. What the current socket staged, and what this engine handed on lately, is on its way already.
    * @param me the account's ids, as Baileys decodes a stanza for them
    */
   async unstored(me: { id: string; lid?: string }): Promise<WAMessage[]> {
@@ -71,17 +97,22 @@ export class InboundStaging {
       [this.sessionId],
     );
     const stanzas = new Map<string, StagedRow[]>();
-    for (const row of rows) stanzas.set(row.stanza_id, [...(stanzas.get(row.stanza_id) ?? []), row]);
+    for (const row of rows) {
+      if (this.staged.get(row.stanza_id) === this.connection || this.reported.has(row.stanza_id)) continue;
+      stanzas.set(row.stanza_id, [...(stanzas.get(row.stanza_id) ?? []), row]);
+    }
     const messages: WAMessage[] = [];
     for (const [stanzaId, parts] of stanzas) {
-      this.staged.add(stanzaId);
+      this.staged.set(stanzaId, this.connection);
       try {
         const stanza = await decodeBinaryNode(parts[0]!.stanza);
         const { fullMessage, decrypt } = decryptMessageNode(stanza, me.id, me.lid ?? '', savedPlaintexts(stanza, parts), this.logger);
         await decrypt();
+        if (!fullMessage.message) throw new Error('no message in the staged plaintext');
         cleanMessage(fullMessage, me.id, me.lid ?? '');
         messages.push(fullMessage);
       } catch (error) {
+        // Read the same way at every connection, it would fail the same way: it holds nothing to store.
         this.logger.warn({ err: error, stanzaId }, 'a staged stanza could not be read again; it is dropped');
         await this.drop(stanzaId);
       }
@@ -89,21 +120,24 @@ export class InboundStaging {
     return messages;
   }
 
-  private async stage(ciphertext: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> {
+  private async stage(connection: number, ciphertext: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array> {
     const seen = this.parts.get(ciphertext);
     if (!seen) return plaintext;
     const stanzaId = seen.stanza.attrs.id!;
     try {
-      await this.dataSource.query(
-        `INSERT INTO inbound_stanzas (session_id, stanza_id, part, stanza, plaintext) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (session_id, stanza_id, part) DO UPDATE SET stanza = EXCLUDED.stanza, plaintext = EXCLUDED.plaintext, staged_at = now()`,
-        [this.sessionId, stanzaId, seen.part, encodeBinaryNode(seen.stanza), Buffer.from(plaintext)],
+      await this.guarded(() =>
+        this.dataSource.query(
+          `INSERT INTO inbound_stanzas (session_id, stanza_id, part, stanza, plaintext) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (session_id, stanza_id, part) DO UPDATE SET stanza = EXCLUDED.stanza, plaintext = EXCLUDED.plaintext, staged_at = now()`,
+          [this.sessionId, stanzaId, seen.part, encodeBinaryNode(seen.stanza), Buffer.from(plaintext)],
+        ),
       );
-      this.staged.add(stanzaId);
     } catch (error) {
-      // As before staging existed: the message is still handed on and stored; only a crash meanwhile loses it.
+      // Not kept, so not acknowledged: Baileys takes it for a message it could not decrypt and asks for it again.
       this.logger.warn({ err: error, stanzaId }, 'staging a received message failed');
+      throw error;
     }
+    this.staged.set(stanzaId, connection);
     return plaintext;
   }
 }
