@@ -18,7 +18,7 @@ export class FencedAuthWrites {
   private staleEpoch?: StaleEpochError;
   /** Set before the auth state is wiped. */
   private writesRefused = false;
-  /** Key writes under way, so a wipe can wait for the ones that began before it. */
+  /** Writes of keys (and staged stanzas) under way, so a wipe can wait for the ones that began before it. */
   private readonly keyWrites = new Set<Promise<void>>();
   /** Creds writes in order: each persists the whole (mutated in place) object, so a late older one must not win. */
   private credsWrites: Promise<void> = Promise.resolve();
@@ -65,25 +65,19 @@ export class FencedAuthWrites {
     return {
       get: (type, ids) => keys.get(type, ids),
       set: async (data) => {
-        if (this.staleEpoch) throw this.staleEpoch;
-        if (this.writesRefused) throw new Error(`session ${this.sessionId} was logged out; its keys are not written`);
-        const write = Promise.resolve(keys.set(data));
-        this.keyWrites.add(write);
         try {
-          await write;
+          await this.alongside(async () => keys.set(data));
         } catch (error) {
           if (error instanceof StaleEpochError) this.fence(error);
           throw error;
-        } finally {
-          this.keyWrites.delete(write);
         }
       },
     };
   }
 
   /**
-   * Runs another write of what the link holds (InboundStaging's) as a key write is run: refused once
-   * fenced off or wiped, and waited for by a wipe that comes while it is under way.
+   * Runs a write of what the link holds (keys, InboundStaging's rows): refused once fenced off or wiped,
+   * and waited for by a wipe that comes while it is under way.
    */
   async alongside(write: () => Promise<void>): Promise<void> {
     if (this.staleEpoch) throw this.staleEpoch;
